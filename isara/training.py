@@ -1,0 +1,140 @@
+"""Supervised fine-tuning on a weighted mix: answer-only loss, EOS trained, one layout everywhere.
+
+An example is tokenised as ``prompt_ids + answer_ids + [eos]`` where the prompt is
+`prompts.sft_prompt` (the same text evaluation and ICL answering end with). Labels are -100 on
+the prompt, so only the answer and its EOS carry loss; training EOS is what makes a tuned model
+stop. Each example's loss is the mean over its answer tokens, scaled by its mix weight
+(`isara.mixing`), averaged over the batch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainingArguments
+
+from isara.params import Finetune
+from isara.prompts import PromptFormat, answer_target, sft_prompt
+
+IGNORE = -100
+
+
+def encode_example(fmt: PromptFormat, tokenizer, question: str, answer: str, max_length: int) -> dict:
+    """input_ids and labels for one pair; the prompt is kept whole, the answer cut to fit."""
+    prompt_ids = tokenizer(sft_prompt(fmt, question), add_special_tokens=fmt.add_special_tokens)["input_ids"]
+    answer_ids = tokenizer(answer_target(fmt, answer), add_special_tokens=False)["input_ids"]
+    room = max(max_length - len(prompt_ids) - 1, 0)
+    answer_ids = answer_ids[:room] + [tokenizer.eos_token_id]
+    return {
+        "input_ids": prompt_ids + answer_ids,
+        "labels": [IGNORE] * len(prompt_ids) + answer_ids,
+    }
+
+
+@dataclass
+class WeightedCollator:
+    """Right-pads a batch; padding carries no loss and no attention."""
+
+    pad_token_id: int
+
+    def __call__(self, features: Sequence[dict]) -> dict:
+        width = max(len(f["input_ids"]) for f in features)
+        batch = {"input_ids": [], "labels": [], "attention_mask": []}
+        for f in features:
+            gap = width - len(f["input_ids"])
+            batch["input_ids"].append(f["input_ids"] + [self.pad_token_id] * gap)
+            batch["labels"].append(f["labels"] + [IGNORE] * gap)
+            batch["attention_mask"].append([1] * len(f["input_ids"]) + [0] * gap)
+        tensors = {key: torch.tensor(value) for key, value in batch.items()}
+        tensors["weight"] = torch.tensor([float(f["weight"]) for f in features])
+        return tensors
+
+
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of (weight x mean token cross-entropy over each example's answer)."""
+    logits, labels = logits[:, :-1].float(), labels[:, 1:]
+    tokens = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+    counted = (labels != IGNORE).sum(dim=1).clamp(min=1)
+    per_example = tokens.sum(dim=1) / counted
+    return (per_example * weight.to(per_example.device)).mean()
+
+
+class WeightedTrainer(Trainer):
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        weight = inputs.pop("weight")
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = weighted_loss(outputs.logits, labels, weight)
+        return (loss, outputs) if return_outputs else loss
+
+
+def _with_lora(model, cfg: Finetune):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=cfg.lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def finetune(model, tokenizer, fmt: PromptFormat, rows: Sequence[dict], cfg: Finetune, seed: int):
+    """Train `model` on weighted rows ({"question", "answer", "weight"}); return (model, stats).
+
+    With LoRA, the adapters are merged so that the result saves and loads as a plain checkpoint.
+    """
+    features = [
+        {**encode_example(fmt, tokenizer, r["question"], r["answer"], cfg.max_length), "weight": r["weight"]}
+        for r in rows
+    ]
+    device = model.device
+    if cfg.method == "lora":
+        model = _with_lora(model, cfg)
+    model.train()
+    with tempfile.TemporaryDirectory(prefix="isara-trainer-") as scratch:
+        args = TrainingArguments(
+            output_dir=scratch,
+            per_device_train_batch_size=cfg.batch_size,
+            gradient_accumulation_steps=cfg.grad_accum,
+            num_train_epochs=cfg.epochs,
+            learning_rate=cfg.learning_rate,
+            weight_decay=cfg.weight_decay,
+            warmup_steps=cfg.warmup_ratio,
+            lr_scheduler_type="linear",
+            gradient_checkpointing=cfg.gradient_checkpointing,
+            bf16=model.dtype == torch.bfloat16,
+            fp16=model.dtype == torch.float16,
+            use_cpu=device.type == "cpu",
+            logging_steps=max(1, len(features) // (cfg.batch_size * 4)),
+            save_strategy="no",
+            report_to="none",
+            remove_unused_columns=False,
+            seed=seed,
+            data_seed=seed,
+        )
+        trainer = WeightedTrainer(
+            model=model,
+            args=args,
+            train_dataset=features,
+            data_collator=WeightedCollator(tokenizer.pad_token_id),
+        )
+        result = trainer.train()
+        history = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    if cfg.method == "lora":
+        model = model.merge_and_unload()
+    model.eval()
+    stats = {
+        "train_loss": result.training_loss,
+        "first_logged_loss": history[0] if history else None,
+        "last_logged_loss": history[-1] if history else None,
+        "steps": result.global_step,
+        "examples": len(features),
+    }
+    return model, stats

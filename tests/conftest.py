@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny real checkpoints (random weights, real SmolLM2 tokenizer), saved once per
+session and loaded like any checkpoint, and a scratch project folder for stage runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    from isara.tiny import build_tiny_model
+
+    return build_tiny_model("llama", tmp_path_factory.mktemp("models") / "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_opt(tmp_path_factory) -> Path:
+    from isara.tiny import build_tiny_model
+
+    return build_tiny_model("opt", tmp_path_factory.mktemp("models") / "tiny-opt")
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer(tiny_llama):
+    from isara.models import load_tokenizer
+
+    return load_tokenizer(tiny_llama)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A scratch copy of params.yaml and data/, as the working directory of a stage run."""
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def set_params(path: Path, changes: dict) -> None:
+    """Edit params.yaml in place; dotted keys (`filter.ngram`) reach nested sections."""
+    import yaml
+
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        node = params
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))

@@ -1,0 +1,162 @@
+"""load_params: the repo's params.yaml loads; every bad value is an IsaraError naming its key."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from isara.errors import IsaraError
+from isara.params import Params, load_params
+from tests.conftest import ROOT, set_params
+
+
+@pytest.fixture
+def params_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", path)
+    return path
+
+
+def load_with(path, changes: dict) -> Params:
+    set_params(path, changes)
+    return load_params(path)
+
+
+def test_repo_params_load():
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    p = load_params(ROOT / "params.yaml")
+    assert isinstance(p, Params)
+    assert p.seed_size == raw["seed_size"]
+    assert p.k == raw["k"]
+    assert p.gamma == pytest.approx(raw["gamma"])
+    assert p.rouge_threshold == pytest.approx(raw["rouge_threshold"])
+    assert p.iterations == raw["iterations"]
+    assert p.filter.ngram == raw["filter"]["ngram"]
+    assert p.finetune.method == raw["finetune"]["method"]
+
+
+def test_untouched_copy_loads(params_file):
+    assert load_params(params_file) == load_params(ROOT / "params.yaml")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("gamma", -0.1),
+        ("gamma", 1.5),
+        ("rouge_threshold", 0),
+        ("rouge_threshold", 0.0),
+        ("rouge_threshold", 1.2),
+        ("k", 0),
+        ("seed_size", 0),
+        ("generation.question.top_p", 0.0),
+        ("evaluate.limit", -1),
+    ],
+)
+def test_out_of_range_names_key(params_file, key, value):
+    with pytest.raises(IsaraError) as err:
+        load_with(params_file, {key: value})
+    message = str(err.value)
+    assert message.startswith(f"{params_file}:")
+    assert re.search(rf"(^|\W){re.escape(key)}\W", message), message
+    assert str(value) in message
+
+
+@pytest.mark.parametrize("key, value", [("gamma", 0.0), ("gamma", 1.0), ("rouge_threshold", 1.0), ("k", 1)])
+def test_boundary_values_allowed(params_file, key, value):
+    p = load_with(params_file, {key: value})
+    assert getattr(p, key) == value
+
+
+def test_int_given_for_float_is_accepted(params_file):
+    p = load_with(params_file, {"gamma": 1})
+    assert p.gamma == 1.0 and isinstance(p.gamma, float)
+
+
+@pytest.mark.parametrize("dotted", ["colour", "filter.colour", "generation.answer.colour"])
+def test_unknown_key_named(params_file, dotted):
+    with pytest.raises(IsaraError, match=rf"unknown key '{re.escape(dotted)}'"):
+        load_with(params_file, {dotted: 1})
+
+
+@pytest.mark.parametrize(
+    "key, value, kind",
+    [
+        ("gamma", "high", "float"),
+        ("k", "4", "int"),
+        ("k", 4.5, "int"),
+        ("k", True, "int"),
+        ("seed_size", False, "int"),
+        ("filter.ngram", True, "int"),
+        ("finetune.gradient_checkpointing", 1, "bool"),
+        ("model.name", 7, "str"),
+    ],
+)
+def test_wrong_type_names_key(params_file, key, value, kind):
+    with pytest.raises(IsaraError) as err:
+        load_with(params_file, {key: value})
+    message = str(err.value)
+    assert f"{key} must be {kind}" in message, message
+    assert repr(value) in message
+
+
+def test_section_that_is_not_a_mapping(params_file):
+    with pytest.raises(IsaraError, match=r"filter must be a mapping"):
+        load_with(params_file, {"filter": 3})
+
+
+@pytest.mark.parametrize(
+    "iterations, fragment",
+    [
+        ({1: {"prev": 0}, 2: {"prev": 1}}, "quoted numbers"),  # unquoted YAML keys are ints
+        ({"1": {"prev": 0}, "3": {"prev": 2}}, "numbered 1..T"),  # gap
+        ({"2": {"prev": 1}}, "numbered 1..T"),  # does not start at 1
+        ({"1": {"prev": 0}, "2": {"prev": 0}}, "iterations.2.prev must be 1"),
+        ({"1": {"prev": 1}}, "iterations.1.prev must be 0"),
+        ({"1": {}}, "iterations.1.prev must be 0"),
+        ({"1": 0}, "iterations.1.prev must be 0"),
+    ],
+)
+def test_bad_iterations(params_file, iterations, fragment):
+    with pytest.raises(IsaraError) as err:
+        load_with(params_file, {"iterations": iterations})
+    assert "iterations" in str(err.value)
+    assert fragment in str(err.value)
+
+
+def test_three_iterations_allowed(params_file):
+    iterations = {"1": {"prev": 0}, "2": {"prev": 1}, "3": {"prev": 2}}
+    assert load_with(params_file, {"iterations": iterations}).iterations == iterations
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("finetune.method", "qlora"),
+        ("finetune.init_from", "scratch"),
+        ("model.dtype", "int8"),
+        ("model.device", "tpu"),
+        ("model.prompt_format", "markdown"),
+    ],
+)
+def test_bad_enum_names_key_and_choices(params_file, key, value):
+    with pytest.raises(IsaraError) as err:
+        load_with(params_file, {key: value})
+    message = str(err.value)
+    assert f"{key} must be one of" in message
+    assert repr(value) in message
+
+
+def test_missing_file():
+    with pytest.raises(IsaraError, match="file not found"):
+        load_params("no/such/params.yaml")
+
+
+def test_invalid_yaml(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("gamma: [0.3\n")
+    with pytest.raises(IsaraError, match="not valid YAML"):
+        load_params(path)

@@ -1,0 +1,160 @@
+"""The whole DVC DAG on the tiny profile: it runs, it caches, and `dvc exp run -S` re-runs only
+what a param touches. Each repo is a scratch git+DVC copy of this project."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, set_params
+
+pytestmark = pytest.mark.pipeline
+
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "isara", "data")
+ROUND_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune", "evaluate")
+ALL_STAGES = {"seed", "base", "evaluate_base"} | {f"{s}@{t}" for s in ROUND_STAGES for t in (1, 2)}
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.update(GIT_AUTHOR_NAME="isara", GIT_AUTHOR_EMAIL="isara@localhost",
+               GIT_COMMITTER_NAME="isara", GIT_COMMITTER_EMAIL="isara@localhost",
+               HF_HUB_OFFLINE="1", DVC_NO_ANALYTICS="1")
+    return env
+
+
+def run(repo: Path, *cmd: str) -> str:
+    done = subprocess.run(cmd, cwd=repo, env=_env(), capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout + done.stderr
+
+
+def dvc(repo: Path, *args: str) -> str:
+    return run(repo, sys.executable, "-m", "dvc", *args)
+
+
+def ran_stages(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def make_repo(root: Path, model_dir: Path) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, repo / name)
+    profile = yaml.safe_load((ROOT / "tests/profiles/tiny.yaml").read_text())
+    set_params(repo / "params.yaml", {**profile, "model.name": str(model_dir)})
+    run(repo, "git", "init", "-q")
+    dvc(repo, "init", "-q")
+    dvc(repo, "config", "cache.type", "reflink,hardlink,symlink,copy")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "tiny profile")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def llama_repo(tmp_path_factory, tiny_llama):
+    repo = make_repo(tmp_path_factory.mktemp("llama"), tiny_llama)
+    first = dvc(repo, "repro")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "baseline run")
+    return repo, first
+
+
+def metrics(repo: Path, iteration: int) -> dict:
+    return json.loads((repo / f"metrics/iter{iteration}.json").read_text())
+
+
+def test_every_stage_runs_and_writes_metrics_per_round(llama_repo):
+    repo, first = llama_repo
+    assert ran_stages(first) == ALL_STAGES
+    for t in (0, 1, 2):
+        m = metrics(repo, t)
+        assert m["iteration"] == t
+        assert m["prompt_format"] == "chat"
+        assert 0.0 <= m["safety"]["harmful_rate"] <= 1.0 and m["safety"]["judge"] == "refusal"
+        assert m["data"]["scaling_ratio"] >= 1.0
+    assert metrics(repo, 0)["data"]["scaling_ratio"] == 1.0
+
+
+def test_generated_samples_keep_their_provenance(llama_repo):
+    repo, _ = llama_repo
+    pool_ids = {json.loads(line)["id"] for line in (repo / "work/iter0/pool.jsonl").read_text().splitlines()}
+    judged = [
+        json.loads(line)
+        for name in ("accepted", "rejected")
+        for line in (repo / f"work/iter1/{name}.jsonl").read_text().splitlines()
+    ]
+    assert len(judged) == 6
+    for row in judged:
+        assert row["iteration"] == 1
+        assert len(row["question_context_ids"]) == 2 and set(row["question_context_ids"]) <= pool_ids
+        assert isinstance(row["raw_question"], str)
+        assert set(row["verdict"]) == {"accepted", "reason", "rouge", "rouge_nearest"}
+        if row["question"]:
+            assert set(row["answer_context_ids"]) <= pool_ids and isinstance(row["raw_answer"], str)
+
+
+def test_second_repro_runs_nothing(llama_repo):
+    repo, _ = llama_repo
+    assert ran_stages(dvc(repo, "repro")) == set()
+
+
+def _experiment(repo: Path, assignment: str) -> str:
+    return dvc(repo, "exp", "run", "-S", assignment)
+
+
+def _restore(repo: Path) -> None:
+    run(repo, "git", "checkout", "--", "params.yaml", "dvc.lock")
+    dvc(repo, "checkout", "-q")
+
+
+def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
+    repo, _ = llama_repo
+    ran = ran_stages(_experiment(repo, "gamma=0.5"))
+    diff = dvc(repo, "metrics", "diff", "--json")
+    _restore(repo)
+    assert {"mix@1", "finetune@1", "evaluate@1"} <= ran
+    downstream_of_round_1 = {"mix@1", "finetune@1", "evaluate@1", "generate@2", "filter@2",
+                             "mix@2", "finetune@2", "evaluate@2"}
+    assert ran <= downstream_of_round_1
+    changed = json.loads(diff)
+    assert "train_loss" in changed["metrics/train/iter1.json"]
+
+
+def test_rouge_threshold_does_not_regenerate(llama_repo):
+    repo, _ = llama_repo
+    ran = ran_stages(_experiment(repo, "rouge_threshold=0.05"))
+    _restore(repo)
+    assert "filter@1" in ran
+    assert not ran & {"seed", "base", "embed@1", "retrieve@1", "generate@1", "evaluate_base"}
+
+
+def test_k_does_not_reembed(llama_repo):
+    repo, _ = llama_repo
+    ran = ran_stages(_experiment(repo, "k=3"))
+    _restore(repo)
+    assert {"retrieve@1", "generate@1"} <= ran
+    assert not ran & {"seed", "base", "embed@1", "evaluate_base"}
+
+
+def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
+    repo = make_repo(tmp_path, tiny_opt)
+    assert ran_stages(dvc(repo, "repro")) == ALL_STAGES
+    for t in (0, 1, 2):
+        assert metrics(repo, t)["prompt_format"] == "plain"
+    contexts = (repo / "work/iter1/candidates.jsonl").read_text()
+    assert "<|im_start|>" not in contexts

@@ -1,0 +1,167 @@
+"""Bad input to a stage: one `error: ...` line naming the file/line/field or key, exit 1, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from stages import base as base_stage
+from stages import retrieve as retrieve_stage
+from stages import seed as seed_stage
+from tests.conftest import set_params
+
+SEED_OUT = "work/iter0/pool.jsonl"
+GOOD = json.dumps({"question": "How do I fix a flat bicycle tyre?", "answer": "Use a patch kit and a pump."})
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def temp_leftovers(root: Path) -> list[str]:
+    return [str(p.relative_to(root)) for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def run_failing(project: Path, command, args: list[str], outputs: list[str]) -> str:
+    """Invoke a stage that must fail; check the contract and return its one error line."""
+    before = files_under(project)
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for output in outputs:
+        assert not (project / output).exists(), output
+    assert files_under(project) == before
+    assert temp_leftovers(project) == []
+    return lines[0]
+
+
+def run_seed_failing(project: Path) -> str:
+    return run_failing(project, seed_stage.main, ["--out", SEED_OUT], [SEED_OUT])
+
+
+# --- seed file problems -------------------------------------------------------------------------
+
+
+def test_seed_malformed_json(project):
+    (project / "data/seed.jsonl").write_text(f"{GOOD}\n{GOOD}\n{{\"question\": \"q\",\n{GOOD}\n")
+    assert run_seed_failing(project).startswith("error: data/seed.jsonl:3: malformed JSON")
+
+
+def test_seed_empty_file(project):
+    (project / "data/seed.jsonl").write_text("")
+    assert run_seed_failing(project) == "error: data/seed.jsonl: no records (empty file)"
+
+
+def test_seed_missing_answer(project):
+    (project / "data/seed.jsonl").write_text(f'{GOOD}\n{{"question": "How do I fix a flat tyre?"}}\n')
+    assert run_seed_failing(project) == "error: data/seed.jsonl:2: field 'answer' is missing"
+
+
+def test_seed_empty_answer(project):
+    (project / "data/seed.jsonl").write_text(f'{GOOD}\n{GOOD}\n{{"question": "q?", "answer": " "}}\n')
+    assert run_seed_failing(project) == "error: data/seed.jsonl:3: field 'answer' must be a non-empty string"
+
+
+def test_seed_not_utf8(project):
+    (project / "data/seed.jsonl").write_bytes(
+        f"{GOOD}\n{GOOD}\n{GOOD}\n".encode() + b'{"question": "caf\xe9?", "answer": "a"}\n'
+    )
+    assert run_seed_failing(project).startswith("error: data/seed.jsonl:4: not valid UTF-8")
+
+
+def test_seed_size_larger_than_file(project):
+    n_rows = sum(1 for line in (project / "data/seed.jsonl").read_text().splitlines() if line.strip())
+    set_params(project / "params.yaml", {"seed_size": n_rows + 1})
+    message = run_seed_failing(project)
+    assert f"seed_size={n_rows + 1}" in message
+    assert "data/seed.jsonl" in message and f"({n_rows} pairs)" in message
+
+
+# --- params problems reach the user the same way ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("gamma", 1.5, "error: params.yaml: gamma must be in [0.0, 1.0], got 1.5"),
+        ("rouge_threshold", 0, "error: params.yaml: rouge_threshold must be in (0.0, 1.0], got 0.0"),
+        ("k", 0, "error: params.yaml: k must be >= 1, got 0"),
+        ("finetune.method", "qlora", "error: params.yaml: finetune.method must be one of full, lora, got 'qlora'"),
+        ("filter.colour", 1, "error: params.yaml: unknown key 'filter.colour'"),
+    ],
+)
+def test_bad_params(project, key, value, expected):
+    set_params(project / "params.yaml", {key: value})
+    assert run_seed_failing(project) == expected
+
+
+def test_seed_stage_succeeds_on_good_input(project):
+    """The same harness on good input: a guard that the failures above are not an artefact."""
+    result = CliRunner().invoke(seed_stage.main, ["--out", SEED_OUT])
+    assert result.exit_code == 0, result.output
+    assert (project / SEED_OUT).is_file()
+    assert temp_leftovers(project) == []
+
+
+# --- retrieve: k against the pool ---------------------------------------------------------------
+
+
+RETRIEVE_OUTPUTS = ["work/iter1/pool.ann", "work/iter1/contexts.jsonl"]
+
+
+def retrieve_args(project: Path, pool_rows: int, vector_rows: int) -> list[str]:
+    """A pool JSONL of `pool_rows` rows and a .npy of `vector_rows` normalised 8-d vectors."""
+    pool = project / "work/iter0/pool.jsonl"
+    pool.parent.mkdir(parents=True)
+    pool.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "question": f"Question number {i}?", "answer": f"Answer {i}."}) + "\n"
+            for i in range(pool_rows)
+        )
+    )
+    vectors = np.random.default_rng(0).normal(size=(vector_rows, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    embeddings = project / "work/iter1/embeddings.npy"
+    embeddings.parent.mkdir(parents=True)
+    np.save(embeddings, vectors)
+    return ["--iteration", "1", "--pool", "work/iter0/pool.jsonl", "--embeddings", "work/iter1/embeddings.npy",
+            "--index", RETRIEVE_OUTPUTS[0], "--out", RETRIEVE_OUTPUTS[1]]
+
+
+def test_retrieve_k_larger_than_pool(project):
+    args = retrieve_args(project, pool_rows=3, vector_rows=3)
+    set_params(project / "params.yaml", {"k": 4})
+    message = run_failing(project, retrieve_stage.main, args, RETRIEVE_OUTPUTS)
+    assert "k=4" in message and "work/iter0/pool.jsonl" in message and "(3 examples" in message
+
+
+def test_retrieve_embeddings_not_matching_pool(project):
+    """Stale embeddings (3 vectors for a 5-row pool) give an `error:` line naming both files."""
+    args = retrieve_args(project, pool_rows=5, vector_rows=3)
+    set_params(project / "params.yaml", {"k": 2})
+    message = run_failing(project, retrieve_stage.main, args, RETRIEVE_OUTPUTS)
+    assert "work/iter1/embeddings.npy" in message and "work/iter0/pool.jsonl" in message
+
+
+# --- base: an unknown model name ----------------------------------------------------------------
+
+
+def test_base_unknown_model(project, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import; another test may have imported it already.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    name = "no-such-org/no-such-model-xyz"
+    set_params(project / "params.yaml", {"model.name": name})
+    message = run_failing(project, base_stage.main, ["--out", "models/iter0"], ["models/iter0"])
+    assert name in message
+    assert "model.name" in message
