@@ -68,7 +68,7 @@ class QuestionDecoding:
 
 @dataclass(frozen=True)
 class AnswerDecoding:
-    max_new_tokens: int = 96  # cap on a generated answer
+    max_new_tokens: int = 112  # cap on a generated answer
     num_beams: int = 2  # beam search width for answers (1 = greedy)
     repetition_penalty: float = 1.1  # >1 discourages loops
     no_repeat_ngram_size: int = 4  # no n-gram of this size twice in an answer (0 = off)
@@ -83,7 +83,7 @@ class AnswerDecoding:
 
 @dataclass(frozen=True)
 class Generation:
-    samples_per_iteration: int = 48  # new questions attempted per round (the paper: 512)
+    samples_per_iteration: int = 40  # new questions attempted per round (the paper: 512)
     batch_size: int = 8  # prompts per generate() call, padded on the left
     question: QuestionDecoding = field(default_factory=QuestionDecoding)
     answer: AnswerDecoding = field(default_factory=AnswerDecoding)
@@ -128,8 +128,8 @@ class Lora:
 class Finetune:
     method: str = "full"  # full | lora (peft; merged into the weights after training)
     init_from: str = "previous"  # previous (round t starts from round t-1's model) | base
-    epochs: float = 3  # passes over the mixed training set
-    learning_rate: float = 5e-5
+    epochs: float = 2  # passes over the mixed training set
+    learning_rate: float = 1e-4
     batch_size: int = 8  # examples per optimizer step (per device)
     grad_accum: int = 1  # gradient accumulation steps
     warmup_ratio: float = 0.05
@@ -165,7 +165,7 @@ class Evaluate:
 @dataclass(frozen=True)
 class Params:
     seed_size: int = 64  # |D0|: seed pairs drawn reproducibly from data.seed_file
-    k: int = 4  # nearest pool examples used as in-context examples per prompt
+    k: int = 3  # nearest pool examples used as in-context examples per prompt
     gamma: float = 0.3  # share of the training weight carried by D0; 1 = seed only, 0 = generated only
     rouge_threshold: float = 0.7  # drop a candidate whose ROUGE-L F vs an existing question is >= this
     seed: int = 0  # one seed for sampling D0, anchors, generation and training

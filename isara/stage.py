@@ -40,6 +40,7 @@ def read_pool(path) -> list[dict]:
 
 def load_round_model(model_dir, p: Params):
     """(model, tokenizer, prompt format) on the device and dtype params ask for."""
+    # Imported here so that stages without a model (seed, filter, mix) start without torch.
     from isara.models import load_model, resolve_device, resolve_dtype
     from isara.prompts import format_for
 

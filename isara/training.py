@@ -75,6 +75,8 @@ class WeightedTrainer(Trainer):
 def _with_lora(model, cfg: Finetune):
     from peft import LoraConfig, get_peft_model
 
+    if cfg.gradient_checkpointing:
+        model.enable_input_require_grads()  # frozen embeddings would cut the checkpointed graph
     config = LoraConfig(
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,

@@ -160,3 +160,10 @@ def test_invalid_yaml(tmp_path):
     path.write_text("gamma: [0.3\n")
     with pytest.raises(IsaraError, match="not valid YAML"):
         load_params(path)
+
+
+def test_params_yaml_spells_out_every_default():
+    """params.yaml is the documentation of every knob: it must equal the code's defaults."""
+    from isara.params import Params
+
+    assert load_params(ROOT / "params.yaml") == Params()
