@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, set_params
+from isara.profiles import apply_profile, load_profile
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.pipeline
 
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "isara", "data")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "isara", "data", "profiles")
 ROUND_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune", "evaluate")
 ALL_STAGES = {"seed", "base", "evaluate_base"} | {f"{s}@{t}" for s in ROUND_STAGES for t in (1, 2)}
 
@@ -55,8 +55,7 @@ def make_repo(root: Path, model_dir: Path) -> Path:
             shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, repo / name)
-    profile = yaml.safe_load((ROOT / "tests/profiles/tiny.yaml").read_text())
-    set_params(repo / "params.yaml", {**profile, "model.name": str(model_dir)})
+    apply_profile(repo / "params.yaml", {**load_profile("tiny", ROOT / "profiles"), "model.name": str(model_dir)})
     run(repo, "git", "init", "-q")
     dvc(repo, "init", "-q")
     shutil.copy(ROOT / ".dvc/config", repo / ".dvc/config")

@@ -1,0 +1,51 @@
+"""Profiles: overrides applied to params.yaml with comments kept, or turned into `dvc exp run -S`."""
+
+import shutil
+
+import pytest
+
+from isara.errors import IsaraError
+from isara.params import load_params
+from isara.profiles import apply_profile, load_profile, set_args
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def params_copy(tmp_path):
+    path = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", path)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml")))
+def test_every_shipped_profile_applies_and_validates(params_copy, name):
+    overrides = load_profile(name, ROOT / "profiles")
+    apply_profile(params_copy, overrides)
+    text = params_copy.read_text()
+    assert "# |D0|: seed pairs drawn reproducibly" in text, "comments must survive"
+    params = load_params(params_copy)
+    for dotted, value in overrides.items():
+        node = params
+        for key in dotted.split("."):
+            node = getattr(node, key)
+        assert node == (tuple(value) if isinstance(value, list) and isinstance(node, tuple) else value)
+
+
+def test_unknown_key_or_bad_value_leaves_params_untouched(params_copy):
+    before = params_copy.read_text()
+    with pytest.raises(IsaraError, match="'finetune.nope' does not exist"):
+        apply_profile(params_copy, {"finetune.nope": 1})
+    with pytest.raises(IsaraError, match="gamma must be in"):
+        apply_profile(params_copy, {"gamma": 2.0})
+    assert params_copy.read_text() == before
+    assert sorted(p.name for p in params_copy.parent.iterdir()) == ["params.yaml"]
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(IsaraError, match="known: .*tiny"):
+        load_profile("nope", ROOT / "profiles")
+
+
+def test_set_args_are_compact_dvc_assignments():
+    args = set_args({"gamma": 0.5, "filter.drop_unfinished": False, "evaluate.suites": ["a", "b"]})
+    assert args == ["-S", "gamma=0.5", "-S", "filter.drop_unfinished=false", "-S", "evaluate.suites=[a,b]"]
