@@ -3,6 +3,7 @@ session and loaded like any checkpoint, and a scratch project folder for stage r
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -53,3 +54,14 @@ def set_params(path: Path, changes: dict) -> None:
             node = node[key]
         node[leaf] = value
     path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+BENCHMARK_DIR = Path(os.environ.get("ISARA_BENCHMARK_DIR", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def benchmark_dir() -> Path:
+    """The official benchmark files (read-only); tests that need them skip when they are absent."""
+    if not (BENCHMARK_DIR / "SOURCES.md").is_file():
+        pytest.skip(f"benchmark files not found in {BENCHMARK_DIR} (set ISARA_BENCHMARK_DIR)")
+    return BENCHMARK_DIR
