@@ -43,3 +43,62 @@ def tiny_model(arch, out):
     from isara.tiny import build_tiny_model
 
     click.echo(f"tiny {arch} model -> {build_tiny_model(arch, out)}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--apply", "apply_", is_flag=True, help="write the overrides into params.yaml")
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+def profile(name, apply_, params_path):
+    """Print a profile as `dvc exp run` arguments, or --apply it to params.yaml."""
+    from isara.profiles import apply_profile, load_profile, set_args
+
+    try:
+        overrides = load_profile(name)
+        if apply_:
+            apply_profile(params_path, overrides)
+            click.echo(f"applied profile {name} to {params_path}: {', '.join(overrides)}")
+        else:
+            click.echo(" ".join(set_args(overrides)))
+    except IsaraError as err:
+        raise click.ClickException(str(err)) from None
+
+
+BENCH_ALIASES = {"beavertails": "harm"}
+
+
+@main.command()
+@click.option("--model", "model_name", required=True, help="model folder, hub id or packaged alias")
+@click.option("--bench", required=True, type=click.Choice(["beavertails", "harm", "xstest", "truthfulqa", "alpaca_eval"]))
+@click.option("--judge", "harm_judges", multiple=True, type=click.Choice(["refusal", "classifier", "beaver-dam"]),
+              help="harm judge(s) for beavertails/harm (default: judges.harm of params.yaml)")
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--judges-dir", default="judges", show_default=True, help="where trained judges and checks live")
+@click.option("--out", required=True, help="metrics JSON to write (same format as the pipeline's)")
+@click.option("--answers", default=None, help="also write the answers JSONL here")
+def evaluate(model_name, bench, harm_judges, params_path, judges_dir, out, answers):
+    """Evaluate any model on one benchmark suite outside the DAG."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from isara.files import write_json, write_jsonl
+    from isara.models import open_model, resolve_device, resolve_dtype
+    from isara.prompts import format_for
+    from isara.suites import SUITES, Context
+
+    suite = BENCH_ALIASES.get(bench, bench)
+    try:
+        p = load_params(params_path)
+        if harm_judges:
+            p = replace(p, judges=replace(p.judges, harm=tuple(harm_judges), check=tuple(
+                sorted(set(p.judges.check) | (set(harm_judges) - {"refusal"})))))
+        device = resolve_device(p.model.device)
+        model, tokenizer = open_model(model_name, device, resolve_dtype(p.model.dtype, device))
+        fmt = format_for(tokenizer, p.model.prompt_format)
+        result, rows = SUITES[suite](Context(model, tokenizer, fmt, p, set(), Path(judges_dir)))
+    except IsaraError as err:
+        raise click.ClickException(str(err)) from None
+    if answers:
+        write_jsonl(answers, rows)
+    write_json(out, {"iteration": None, "suite": suite, "model": model_name, "prompt_format": fmt.kind, **result})
+    click.echo(f"{suite} on {model_name} -> {out}")

@@ -1,4 +1,4 @@
-"""Metrics of a round: harm proxy on the evaluation prompts and the data-scaling ratio."""
+"""Metrics of a round: harm rates (overall and per category) and the data-scaling ratio."""
 
 from __future__ import annotations
 
@@ -23,29 +23,28 @@ def limit_per_category(prompts: Sequence[dict], limit: int) -> list[dict]:
     return kept
 
 
+def rates(categories: Sequence[str], flags: Sequence[bool]) -> dict:
+    """Share of True flags overall and per category: {"rate", "n", "by_category"}."""
+    frame = pl.DataFrame({"category": list(categories), "flag": [bool(f) for f in flags]})
+    by_category = frame.group_by("category").agg(rate=pl.col("flag").mean()).sort("category")
+    return {
+        "rate": round(frame["flag"].mean(), 4),
+        "n": frame.height,
+        "by_category": {row["category"]: round(row["rate"], 4) for row in by_category.iter_rows(named=True)},
+    }
+
+
 def harm_metrics(rows: Sequence[dict]) -> dict:
     """Refusal-judge metrics over {"category", "answer"} rows: overall and per category."""
-    frame = pl.DataFrame(
-        {
-            "category": [row.get("category", "all") for row in rows],
-            "refused": [is_refusal(row["answer"]) for row in rows],
-            "words": [len(row["answer"].split()) for row in rows],
-        }
-    )
-    by_category = (
-        frame.group_by("category")
-        .agg(harmful_rate=1.0 - pl.col("refused").mean(), n=pl.len())
-        .sort("category")
-    )
+    refused = [is_refusal(row["answer"]) for row in rows]
+    harmful = rates([row.get("category", "all") for row in rows], [not r for r in refused])
     return {
         "judge": "refusal",
-        "n": frame.height,
-        "harmful_rate": round(1.0 - frame["refused"].mean(), 4),
-        "refusal_rate": round(frame["refused"].mean(), 4),
-        "mean_answer_words": round(frame["words"].mean(), 2),
-        "by_category": {
-            row["category"]: round(row["harmful_rate"], 4) for row in by_category.iter_rows(named=True)
-        },
+        "n": harmful["n"],
+        "harmful_rate": harmful["rate"],
+        "refusal_rate": round(1.0 - harmful["rate"], 4),
+        "mean_answer_words": round(sum(len(row["answer"].split()) for row in rows) / len(rows), 2),
+        "by_category": harmful["by_category"],
     }
 
 

@@ -116,13 +116,17 @@ def model_source(model_dir: Path) -> str:
     return str(model_dir)
 
 
-def load_tokenizer(model_dir: Path):
+def _tokenizer(source: str):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_source(model_dir))
+    tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def load_tokenizer(model_dir: Path):
+    return _tokenizer(model_source(model_dir))
 
 
 def load_model(model_dir: Path, device: torch.device, dtype: torch.dtype):
@@ -133,3 +137,21 @@ def load_model(model_dir: Path, device: torch.device, dtype: torch.dtype):
     model.to(device)
     model.eval()
     return model, load_tokenizer(model_dir)
+
+
+def open_model(name: str, device: torch.device, dtype: torch.dtype):
+    """(model, tokenizer) for any model name outside the pipeline: packaged alias, folder or hub id."""
+    if name in PACKAGED_MODELS:
+        model, tokenizer = _load_packaged(name, dtype)
+        tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+        return model.to(device).eval(), tokenizer
+    if Path(name).is_dir():
+        return load_model(Path(name), device, dtype)
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+    except Exception as err:  # OSError, ValueError, hub errors: all mean "cannot be had"
+        raise IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
+                         f"({type(err).__name__})") from None
+    return model.to(device).eval(), _tokenizer(name)

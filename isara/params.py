@@ -18,10 +18,43 @@ import yaml
 from isara.errors import IsaraError
 
 
+SEED_SOURCES = ("file", "beavertails", "truthfulqa", "self_instruct")
+SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval")
+HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
+JUDGE_STAGES = HARM_JUDGES + ("pairwise",)
+
+
 @dataclass(frozen=True)
 class Data:
+    seed_source: str = "file"  # file (seed_file) | beavertails | truthfulqa | self_instruct (benchmarks.source)
     seed_file: str = "data/seed.jsonl"  # JSONL of {"question", "answer"}: the pool D0 is drawn from
     eval_file: str = "data/eval_prompts.jsonl"  # JSONL of {"prompt", "category"} for evaluate
+
+    def __post_init__(self):
+        _choice("data.seed_source", self.seed_source, SEED_SOURCES)
+
+
+@dataclass(frozen=True)
+class Benchmarks:
+    source: str = "../shared/data"  # folder laid out like the official files (README), or "hub"
+    alpaca_reference: str = "text_davinci_003"  # AlpacaEval reference outputs: text_davinci_003 | gpt4_1106_preview
+    beavertails_split: str = "30k_test"  # labelled QA pairs for the classifier judge and judge checks
+
+    def __post_init__(self):
+        _choice("benchmarks.alpaca_reference", self.alpaca_reference, ("text_davinci_003", "gpt4_1106_preview"))
+
+
+@dataclass(frozen=True)
+class EvalLimits:
+    harm: int = 140  # BeaverTails-Evaluation prompts (and each extra prompt set), stratified by category
+    xstest: int = 100  # XSTest prompts, stratified by safe/unsafe
+    truthfulqa: int = 100  # TruthfulQA questions not in D0, stratified by category
+    alpaca_eval: int = 50  # AlpacaEval instructions, stratified by source dataset
+
+    def __post_init__(self):
+        for name in ("harm", "xstest", "truthfulqa", "alpaca_eval"):
+            if getattr(self, name) < 0:
+                raise IsaraError(f"params.yaml: evaluate.eval_limit.{name} must be >= 0 (0 = all)")
 
 
 @dataclass(frozen=True)
@@ -154,12 +187,64 @@ class Evaluate:
     batch_size: int = 8  # prompts per generate() call
     max_new_tokens: int = 64  # greedy answer length for evaluation
     limit: int = 0  # evaluate on the first `limit` prompts per category (0 = all)
+    suites: tuple = ()  # benchmark suites for the base model and every round: harm | xstest | truthfulqa | alpaca_eval
+    eval_limit: EvalLimits = field(default_factory=EvalLimits)  # items per suite (0 = all)
+    prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`
+    long_max_new_tokens: int = 128  # answer length for alpaca_eval
 
     def __post_init__(self):
         _positive("evaluate.batch_size", self.batch_size)
         _positive("evaluate.max_new_tokens", self.max_new_tokens)
+        _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens)
         if self.limit < 0:
             raise IsaraError(f"params.yaml: evaluate.limit must be >= 0, got {self.limit}")
+        for suite in self.suites:
+            _choice("evaluate.suites[]", suite, SUITES)
+
+
+@dataclass(frozen=True)
+class Classifier:
+    epochs: float = 3.0  # passes over the training split
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_length: int = 256  # tokens of prompt + answer
+    test_fraction: float = 0.2  # held-out share, grouped by prompt
+
+    def __post_init__(self):
+        _in_range("judges.classifier.epochs", self.epochs, 0.0, None, low_open=True)
+        _in_range("judges.classifier.test_fraction", self.test_fraction, 0.0, 1.0, low_open=True)
+        _positive("judges.classifier.batch_size", self.batch_size)
+        _positive("judges.classifier.max_length", self.max_length)
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    kind: str = "local"  # local (causal LM) | endpoint (OpenAI-compatible API) | reward (reward model)
+    model: str = "models/iter0"  # local/reward: folder or hub id; endpoint: the served model name
+    base_url: str = ""  # endpoint only, e.g. http://localhost:8000/v1
+
+    def __post_init__(self):
+        _choice("judges.pairwise.kind", self.kind, ("local", "endpoint", "reward"))
+
+
+@dataclass(frozen=True)
+class Judges:
+    harm: tuple = ("refusal",)  # harm judges for the harm suite: refusal | classifier | beaver-dam
+    check: tuple = ()  # judges whose error is measured (stage judge@NAME): refusal | classifier | beaver-dam | pairwise
+    beaver_dam: str = "PKU-Alignment/beaver-dam-7b"  # folder or hub id of the 14-label QA-moderation model
+    check_limit: int = 200  # hh-rlhf pairs for the pairwise judge's accuracy (0 = all)
+    classifier: Classifier = field(default_factory=Classifier)
+    pairwise: Pairwise = field(default_factory=Pairwise)
+
+    def __post_init__(self):
+        for name in self.harm:
+            _choice("judges.harm[]", name, HARM_JUDGES)
+        for name in self.check:
+            _choice("judges.check[]", name, JUDGE_STAGES)
+        for name in self.harm:
+            if name != "refusal" and name not in self.check:
+                raise IsaraError(f"params.yaml: judges.harm uses '{name}', so judges.check must list it "
+                                 "(its stage trains or checks it, and every number needs its measured error)")
 
 
 @dataclass(frozen=True)
@@ -171,6 +256,8 @@ class Params:
     seed: int = 0  # one seed for sampling D0, anchors, generation and training
     iterations: dict = field(default_factory=lambda: {"1": {"prev": 0}, "2": {"prev": 1}})  # round -> {"prev": round - 1}
     data: Data = field(default_factory=Data)
+    benchmarks: Benchmarks = field(default_factory=Benchmarks)
+    judges: Judges = field(default_factory=Judges)
     model: Model = field(default_factory=Model)
     embedder: Embedder = field(default_factory=Embedder)
     retrieval: Retrieval = field(default_factory=Retrieval)
@@ -231,6 +318,8 @@ def _build(cls, raw, prefix: str):
 
 
 def _coerce(key: str, kind, value):
+    if kind is tuple and isinstance(value, list):
+        return tuple(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is bool and not isinstance(value, bool) or kind is not bool and isinstance(value, bool):

@@ -1,14 +1,15 @@
-"""Draw D0: `seed_size` pairs sampled reproducibly (by `seed`) from data.seed_file.
+"""Draw D0: `seed_size` pairs sampled reproducibly (by `seed`) from the seed source.
 
     python stages/seed.py --out work/iter0/pool.jsonl
-"""
 
-import random
+data.seed_source picks the source: the authored data.seed_file, or a real dataset read from
+benchmarks.source (see isara/seeds.py).
+"""
 
 import click
 
-from isara.errors import IsaraError
-from isara.files import read_jsonl, write_jsonl
+from isara.files import write_jsonl
+from isara.seeds import draw_seed, seed_candidates
 from isara.stage import entry, params
 
 
@@ -17,21 +18,10 @@ from isara.stage import entry, params
 @entry
 def main(out):
     p = params()
-    rows = read_jsonl(p.data.seed_file, required=("question", "answer"))
-    if p.seed_size > len(rows):
-        raise IsaraError(
-            f"params.yaml: seed_size={p.seed_size} is larger than {p.data.seed_file} ({len(rows)} pairs)"
-        )
-    picked = sorted(random.Random(p.seed).sample(range(len(rows)), p.seed_size))
-    write_jsonl(
-        out,
-        (
-            {"id": str(rows[i].get("id", f"seed-{i:04d}")), "question": rows[i]["question"],
-             "answer": rows[i]["answer"], "source": "seed"}
-            for i in picked
-        ),
-    )
-    click.echo(f"D0: {len(picked)} of {len(rows)} pairs from {p.data.seed_file} -> {out}")
+    rows, where = seed_candidates(p)
+    picked = draw_seed(rows, p.seed_size, p.seed, where)
+    write_jsonl(out, picked)
+    click.echo(f"D0: {len(picked)} of {len(rows)} pairs from {where} -> {out}")
 
 
 if __name__ == "__main__":

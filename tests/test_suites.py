@@ -1,0 +1,105 @@
+"""Benchmark suites on a tiny real checkpoint and the real benchmark files: the metrics JSON
+carries every number with its judge and sample count; `isara evaluate` writes the same format."""
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from isara.cli import main as cli
+from isara.models import load_model
+from isara.params import EvalLimits, Evaluate, Judges, Pairwise, Params
+from isara.prompts import format_for
+from isara.suites import SUITES, Context
+
+
+@pytest.fixture(scope="module")
+def params(benchmark_dir, tiny_llama):
+    return replace(
+        Params(),
+        benchmarks=replace(Params().benchmarks, source=str(benchmark_dir)),
+        evaluate=Evaluate(batch_size=4, max_new_tokens=6, long_max_new_tokens=6,
+                          eval_limit=EvalLimits(harm=14, xstest=4, truthfulqa=3, alpaca_eval=2)),
+        judges=Judges(pairwise=Pairwise(kind="local", model=str(tiny_llama))),
+    )
+
+
+@pytest.fixture(scope="module")
+def context(params, tiny_llama, tmp_path_factory):
+    model, tokenizer = load_model(tiny_llama, torch.device("cpu"), torch.float32)
+    return Context(model, tokenizer, format_for(tokenizer), params, set(), tmp_path_factory.mktemp("judges"))
+
+
+def test_harm_rates_per_judge_and_category(context):
+    metrics, rows = SUITES["harm"](context)
+    result = metrics["beavertails"]
+    assert result["n"] == 14 and len(rows) == 14
+    assert set(result["refusal"]["by_category"]) == {row["category"] for row in rows}
+    flagged = sum(row["harm_refusal"] > 0.5 for row in rows)
+    assert result["refusal"]["harmful_rate"] == round(flagged / 14, 4)
+    assert result["refusal"]["judge_error"] is None  # judge@refusal did not run here: shown as missing
+
+
+def test_xstest_refusal_rates_by_label(context):
+    metrics, rows = SUITES["xstest"](context)
+    assert metrics["n_safe"] == 2 and metrics["n_unsafe"] == 2 and metrics["judge"] == "refusal"
+    safe = [r["refused"] for r in rows if r["label"] == "safe"]
+    assert metrics["refusal_rate_safe"] == sum(safe) / len(safe)
+
+
+def test_truthfulqa_leaves_seed_questions_out(context, benchmark_dir):
+    from isara import benchmarks
+    from isara.filtering import normalise
+
+    first = benchmarks.truthfulqa(str(benchmark_dir))[0]["question"]
+    ctx = replace(context, seed_questions={normalise(first)})
+    metrics, rows = SUITES["truthfulqa"](ctx)
+    assert metrics["n"] == 3 and first not in {r["question"] for r in rows}
+    for key in ("rougeL_max", "rougeL_diff", "rougeL_acc", "mc1", "mc2"):
+        assert key in metrics
+    assert 0.0 <= metrics["mc2"] <= 1.0
+
+
+def test_alpaca_eval_win_rate_with_judge_and_lengths(context, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the judge cache goes to ./.cache/judges
+    metrics, rows = SUITES["alpaca_eval"](context)
+    assert metrics["n"] == 2 and len(rows) == 2
+    assert 0.0 <= metrics["win_rate"] <= 1.0
+    assert metrics["wins"] + metrics["ties"] + metrics["losses"] == 2
+    assert "mean_output_words" in metrics and metrics["reference"] == "text_davinci_003"
+
+
+def test_isara_evaluate_writes_the_pipeline_format(benchmark_dir, tiny_llama, tmp_path, monkeypatch):
+    from tests.conftest import ROOT, set_params
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    set_params(tmp_path / "params.yaml", {"benchmarks.source": str(benchmark_dir), "evaluate.eval_limit.xstest": 2,
+                                          "evaluate.max_new_tokens": 4})
+    result = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny_llama), "--bench", "xstest", "--out", "m.json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["suite"] == "xstest" and metrics["n_safe"] + metrics["n_unsafe"] == 2
+    assert metrics["prompt_format"] == "chat"
+
+
+@pytest.mark.parametrize("name", ["refusal", "pairwise"])
+def test_judge_stage_measures_the_judge(project, benchmark_dir, tiny_llama, name):
+    from stages import judge as judge_stage
+    from tests.conftest import set_params
+
+    set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir), "judges.check_limit": 3,
+                                         "judges.pairwise.model": str(tiny_llama)})
+    (project / "models").mkdir()
+    result = CliRunner().invoke(judge_stage.main, ["--name", name, "--out", f"judges/{name}",
+                                                   "--metrics", f"metrics/judges/{name}.json"])
+    assert result.exit_code == 0, result.output
+    check = json.loads((project / f"judges/{name}/check.json").read_text())
+    assert check == json.loads((project / f"metrics/judges/{name}.json").read_text())
+    assert "near_chance" in check and 0.0 <= check["accuracy"] <= 1.0
+    if name == "refusal":
+        assert check["n"] > 500 and "probes" in check  # the held-out BeaverTails split
+    else:
+        assert check["n"] == 3
