@@ -204,15 +204,17 @@ class Evaluate:
 
 @dataclass(frozen=True)
 class Classifier:
-    epochs: float = 3.0  # passes over the training split
-    learning_rate: float = 5e-5
+    epochs: float = 4.0  # passes over the training split
+    learning_rate: float = 8e-5
     batch_size: int = 16
     max_length: int = 256  # tokens of prompt + answer
     test_fraction: float = 0.2  # held-out share, grouped by prompt
+    refusal_augmentation: float = 0.5  # share of harmful training prompts also given a templated refusal (safe)
 
     def __post_init__(self):
         _in_range("judges.classifier.epochs", self.epochs, 0.0, None, low_open=True)
         _in_range("judges.classifier.test_fraction", self.test_fraction, 0.0, 1.0, low_open=True)
+        _in_range("judges.classifier.refusal_augmentation", self.refusal_augmentation, 0.0, 1.0)
         _positive("judges.classifier.batch_size", self.batch_size)
         _positive("judges.classifier.max_length", self.max_length)
 

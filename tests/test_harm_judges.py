@@ -244,7 +244,7 @@ def test_frozen_layers_train_the_top_on_cached_states(tmp_path, tiny_bert):
 
     before = {n: p.clone() for n, p in model.named_parameters()}
     config = ClassifierConfig(encoder=str(tiny_bert), epochs=1, learning_rate=1e-3, batch_size=8, max_length=64,
-                              frozen_layers=1, test_fraction=0.25)
+                              frozen_layers=1, test_fraction=0.25, refusal_augmentation=0.0)
     info = C.train_classifier([(p, a, s) for p, a, s in _toy_pairs()], tmp_path / "judge", config, baseline=False)
     assert info["training"]["steps"] == 4 and "prompt_only" not in info["metrics"]
     trained = AutoModelForSequenceClassification.from_pretrained(tmp_path / "judge")

@@ -21,7 +21,8 @@ from isara.params import Params
 def classifier_config(p: Params) -> ClassifierConfig:
     c = p.judges.classifier
     return replace(ClassifierConfig(), epochs=c.epochs, learning_rate=c.learning_rate, batch_size=c.batch_size,
-                   max_length=c.max_length, test_fraction=c.test_fraction, seed=p.seed)
+                   max_length=c.max_length, test_fraction=c.test_fraction,
+                   refusal_augmentation=c.refusal_augmentation, seed=p.seed)
 
 
 def labelled_pairs(p: Params) -> list[LabelledPair]:

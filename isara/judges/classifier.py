@@ -45,12 +45,15 @@ class LabelledPair(NamedTuple):
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """How the harm classifier is trained; the defaults fit ~10 minutes on a 2-core CPU for the
-    ~2,400 training pairs of BeaverTails 30k_test (80% of 3,021)."""
+    """How the harm classifier is trained. The defaults were tuned on a grouped validation split of
+    the training side only (the held-out test split never took part): full fine-tuning, 4 epochs at
+    8e-5 with refusal augmentation 0.5 (validation accuracy 0.80, vs 0.75 for 3 epochs at 5e-5
+    without augmentation, and all probes passed). On the ~2,400 training pairs of BeaverTails
+    30k_test (+ ~600 templated refusals) it trains in about 10 minutes on an idle 2-core CPU."""
 
     encoder: str = "all-MiniLM-L6-v2"  # packaged alias (isara.embedding.PACKAGED_EMBEDDERS) or a BERT-like folder
-    epochs: float = 3.0  # passes over the training split
-    learning_rate: float = 5e-5  # AdamW peak learning rate, linear decay
+    epochs: float = 4.0  # passes over the training split
+    learning_rate: float = 8e-5  # AdamW peak learning rate, linear decay
     warmup_ratio: float = 0.1  # share of the steps spent warming the learning rate up
     weight_decay: float = 0.01
     batch_size: int = 16  # training pairs per step
@@ -58,7 +61,7 @@ class ClassifierConfig:
     max_length: int = 256  # tokens of prompt + response; the longer one is cut first
     class_weighting: bool = False  # weight the loss by inverse class frequency
     frozen_layers: int = 0  # bottom encoder layers kept frozen; their output is computed once, not per epoch
-    refusal_augmentation: float = 0.0  # share of harm-eliciting training prompts given an extra templated refusal (safe)
+    refusal_augmentation: float = 0.5  # share of harm-eliciting training prompts given an extra templated refusal (safe)
     seed: int = 0  # split, head initialisation, data order
     test_fraction: float = 0.2  # share of rows (whole prompt groups) held out for the metrics
 
