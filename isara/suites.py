@@ -120,7 +120,8 @@ def run_truthfulqa(ctx: Context) -> tuple[dict, list[dict]]:
 
 def run_alpaca_eval(ctx: Context) -> tuple[dict, list[dict]]:
     from isara.judges.judge_cache import JudgeCache
-    from isara.judges.pairwise import build_pairwise_judge, win_rate
+    from isara.judges.pairwise import build_pairwise_judge
+    from isara.judges.win_rate import win_rate
 
     p = ctx.p
     items = benchmarks.alpaca_eval(p.benchmarks.source, p.benchmarks.alpaca_reference)

@@ -34,7 +34,8 @@ def main(name, out, metrics):
             trained = train_classifier(checks.labelled_pairs(p), folder, checks.classifier_config(p), device)
             result = {"judge": "classifier", **trained, "probes": run_probes(ClassifierJudge(folder, device))}
         elif name == "pairwise":
-            from isara.judges.pairwise import build_pairwise_judge, preference_accuracy
+            from isara.judges.pairwise import build_pairwise_judge
+            from isara.judges.win_rate import preference_accuracy
 
             pairs = benchmarks.hh_rlhf_pairs(p.benchmarks.source)
             pairs = pairs[: p.judges.check_limit] if p.judges.check_limit else pairs

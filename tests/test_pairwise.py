@@ -21,13 +21,11 @@ from isara.judges.pairwise import (
     LocalLMJudge,
     PairwiseJudge,
     RewardModelJudge,
-    both_orders,
     build_judge,
     build_pairwise_judge,
     parse_chat_completion,
-    preference_accuracy,
-    win_rate,
 )
+from isara.judges.win_rate import both_orders, preference_accuracy, win_rate
 
 # --- hand-made judges with known answers ---------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Pairwise judges, AlpacaEval-style win rate, and preference accuracy.
+"""Pairwise judges: which of two outputs is better (scored by isara/judges/win_rate.py).
 
 A judge reads one instruction and two outputs and says how likely the first is the better one:
 `prefer(instruction, output_a, output_b) -> float` in [0, 1]. Three kinds exist, all built from
@@ -14,7 +14,7 @@ plain data by `build_judge({"kind": ..., ...})` (judges as configuration, as in 
 - `reward`: a sequence-classification reward model with one logit scores each output alone
   (REWARD_TEMPLATE); the higher reward wins (1.0, 0.0, or 0.5 on equal rewards).
 
-`win_rate` judges every (model output, reference) pair in BOTH orders, model first and
+`win_rate.win_rate` judges every (model output, reference) pair in BOTH orders, model first and
 reference first, and averages p = (prefer(model, ref) + 1 - prefer(ref, model)) / 2, so that a
 judge's bias towards a position cancels: a judge that always answers "A" ties every pair. A pair
 is a win when p > 0.5, a tie (half a win) when p == 0.5 (within TIE_TOLERANCE, so that float
@@ -38,12 +38,11 @@ import string
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import torch
 
 from isara.errors import IsaraError
-from isara.judges.judge_cache import JudgeCache
 
 JUDGE_TEMPLATE = """\
 You are a careful and impartial judge. Below is an instruction and two responses to it, \
@@ -77,7 +76,6 @@ beaver reward models (safe-rlhf). Fields: {instruction}, {output}."""
 SCORE_HEAD_KEYS = {r"^score_head\.": "score."}
 """Checkpoint key renames for reward models saved by safe-rlhf (score_head -> score)."""
 
-TIE_TOLERANCE = 1e-9
 """|p - 0.5| at or below this is a tie."""
 
 _PAIR_FIELDS = frozenset({"instruction", "output_a", "output_b"})
@@ -518,162 +516,3 @@ def build_pairwise_judge(config: Any, device: str | torch.device | None = None) 
     elif device is not None:
         spec["device"] = device
     return build_judge(spec)
-
-
-# --- scoring -------------------------------------------------------------------------------------
-
-
-def _judged(judge: PairwiseJudge, cache: JudgeCache | None, instruction: str, a: str, b: str) -> float:
-    if cache is not None:
-        hit = cache.get(judge.name, instruction, a, b)
-        if hit is not None:
-            return hit
-    preference = judge.prefer(instruction, a, b)
-    try:
-        preference = float(preference)
-    except (TypeError, ValueError):
-        raise IsaraError(f"judge {judge.name} returned {preference!r}, not a probability") from None
-    if not 0.0 <= preference <= 1.0:  # also refuses NaN
-        raise IsaraError(f"judge {judge.name} returned {preference}, not a probability in [0, 1]")
-    if cache is not None:
-        cache.put(judge.name, instruction, a, b, preference)
-    return preference
-
-
-def both_orders(judge: PairwiseJudge, instruction: str, first: str, second: str,
-                cache: JudgeCache | None = None) -> float:
-    """p(first is better) = (prefer(first, second) + 1 - prefer(second, first)) / 2; 0.5 without
-    asking the judge when the two outputs are identical."""
-    if first == second:
-        return 0.5
-    forward = _judged(judge, cache, instruction, first, second)
-    backward = _judged(judge, cache, instruction, second, first)
-    return (forward + 1.0 - backward) / 2.0
-
-
-def outcome(p: float) -> float:
-    """1.0 (win) when p > 0.5, 0.5 (tie) when p == 0.5 within TIE_TOLERANCE, else 0.0."""
-    if abs(p - 0.5) <= TIE_TOLERANCE:
-        return 0.5
-    return 1.0 if p > 0.5 else 0.0
-
-
-def _open_cache(cache: JudgeCache | str | Path | None) -> tuple[JudgeCache | None, bool]:
-    if cache is None or isinstance(cache, JudgeCache):
-        return cache, False
-    return JudgeCache(cache), True
-
-
-def _mean_words(texts: Sequence[str]) -> float:
-    return sum(len(text.split()) for text in texts) / len(texts)
-
-
-def _progress(items, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="pair")
-
-
-def win_rate(
-    judge: PairwiseJudge,
-    instructions: Sequence[str],
-    outputs: Sequence[str],
-    references: Sequence[str],
-    cache: JudgeCache | str | Path | None = None,
-) -> dict:
-    """Win rate of `outputs` against `references`, each pair judged in both orders.
-
-    Returns win_rate = (wins + 0.5 * ties) / n, n, wins, ties, losses, judge (its name), and the
-    mean word counts of outputs and references (judges are known to favour longer outputs).
-    `cache`: a JudgeCache or a folder for one; verdicts found there are not asked again.
-    """
-    instructions, outputs, references = list(instructions), list(outputs), list(references)
-    if not (len(instructions) == len(outputs) == len(references)):
-        raise IsaraError(
-            f"win_rate: {len(instructions)} instructions, {len(outputs)} outputs and "
-            f"{len(references)} references; they must pair up one to one"
-        )
-    if not instructions:
-        raise IsaraError("win_rate: no pairs to judge")
-    for what, texts in (("instructions", instructions), ("outputs", outputs), ("references", references)):
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise IsaraError(f"win_rate: {what}[{index}] is {type(text).__name__}, not a string")
-    store, opened = _open_cache(cache)
-    try:
-        scores = [
-            outcome(both_orders(judge, instruction, output, reference, store))
-            for instruction, output, reference in _progress(
-                list(zip(instructions, outputs, references)), f"judge {judge.name}"
-            )
-        ]
-    finally:
-        if opened:
-            store.close()
-    wins, ties = scores.count(1.0), scores.count(0.5)
-    n = len(scores)
-    return {
-        "win_rate": (wins + 0.5 * ties) / n,
-        "n": n,
-        "wins": wins,
-        "ties": ties,
-        "losses": n - wins - ties,
-        "judge": judge.name,
-        "mean_output_words": _mean_words(outputs),
-        "mean_reference_words": _mean_words(references),
-    }
-
-
-def preference_accuracy(
-    judge: PairwiseJudge,
-    pairs: Sequence[Mapping[str, str]],
-    cache: JudgeCache | str | Path | None = None,
-) -> dict:
-    """How often the judge prefers `chosen` over `rejected` on [{"prompt", "chosen", "rejected"}].
-
-    Each pair is judged in both orders, as in `win_rate`; a tie counts 0.5. Returns accuracy, n,
-    correct, ties, wrong, judge, chance (0.5), standard_error (of the accuracy: sample standard
-    deviation of the per-pair scores over sqrt(n); 0.0 for one pair), chance_standard_error (that
-    of a judge at chance, 0.5 / sqrt(n), the binomial bound) and near_chance: whether the accuracy
-    lies within 2 chance standard errors of 0.5, i.e. is not significantly better or worse than a
-    coin (about 5% level).
-    """
-    pairs = list(pairs)
-    if not pairs:
-        raise IsaraError("preference_accuracy: no pairs to judge")
-    for index, pair in enumerate(pairs):
-        if not isinstance(pair, Mapping):
-            raise IsaraError(f"preference_accuracy: pair {index} is {type(pair).__name__}, not a mapping")
-        for key in ("prompt", "chosen", "rejected"):
-            if not isinstance(pair.get(key), str):
-                raise IsaraError(f"preference_accuracy: pair {index} has no string '{key}'")
-    store, opened = _open_cache(cache)
-    try:
-        scores = [
-            outcome(both_orders(judge, pair["prompt"], pair["chosen"], pair["rejected"], store))
-            for pair in _progress(pairs, f"judge {judge.name}")
-        ]
-    finally:
-        if opened:
-            store.close()
-    n = len(scores)
-    accuracy = sum(scores) / n
-    if n > 1:
-        variance = sum((score - accuracy) ** 2 for score in scores) / (n - 1)
-        standard_error = math.sqrt(variance / n)
-    else:
-        standard_error = 0.0
-    chance_standard_error = 0.5 / math.sqrt(n)
-    correct, ties = scores.count(1.0), scores.count(0.5)
-    return {
-        "accuracy": accuracy,
-        "n": n,
-        "correct": correct,
-        "ties": ties,
-        "wrong": n - correct - ties,
-        "judge": judge.name,
-        "chance": 0.5,
-        "standard_error": standard_error,
-        "chance_standard_error": chance_standard_error,
-        "near_chance": abs(accuracy - 0.5) <= 2.0 * chance_standard_error,
-    }
