@@ -47,9 +47,13 @@ class LabelledPair(NamedTuple):
 class ClassifierConfig:
     """How the harm classifier is trained. The defaults were tuned on a grouped validation split of
     the training side only (the held-out test split never took part): full fine-tuning, 4 epochs at
-    8e-5 with refusal augmentation 0.5 (validation accuracy 0.80, vs 0.75 for 3 epochs at 5e-5
-    without augmentation, and all probes passed). On the ~2,400 training pairs of BeaverTails
-    30k_test (+ ~600 templated refusals) it trains in about 10 minutes on an idle 2-core CPU."""
+    8e-5 with refusal augmentation 0.5 reached validation accuracy 0.80 (prompt-only 0.66; 0.75 for
+    3 epochs at 5e-5 without augmentation) and passed every probe. Trained on the whole training
+    side and measured once on the held-out split (seed 0, 605 pairs) it reached accuracy 0.749,
+    F1 0.786, against 0.731 for the prompt-only model, and failed 2 of the 10 harmful probes: the
+    validation numbers do not carry over, and this encoder does not meet the >= 0.76 / +5 points
+    target there. 752 optimizer steps (2,416 pairs + 588 templated refusals, 4 epochs) took 26 min
+    on a 2-core CPU shared with other jobs (load ~3); the time on an idle machine is unmeasured."""
 
     encoder: str = "all-MiniLM-L6-v2"  # packaged alias (isara.embedding.PACKAGED_EMBEDDERS) or a BERT-like folder
     epochs: float = 4.0  # passes over the training split
