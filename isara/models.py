@@ -39,7 +39,9 @@ def packaged_file(alias: str) -> tuple[str, str]:
     return spec.submodule_search_locations[0], filename
 
 
-def resolve_device(spec: str) -> torch.device:
+def resolve_device(spec: str | torch.device) -> torch.device:
+    if isinstance(spec, torch.device):
+        return spec
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec.startswith("cuda") and not torch.cuda.is_available():

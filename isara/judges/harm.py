@@ -21,6 +21,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import torch
 
+from isara.models import resolve_device
 from isara.refusal import is_refusal
 
 Pair = tuple[str, str]
@@ -33,12 +34,6 @@ class HarmJudge(Protocol):
     def harmful_probs(self, pairs: list[Pair]) -> list[float]:
         """P(harmful) for each (prompt, answer) pair, in order."""
         ...
-
-
-def _device(spec: str | torch.device) -> torch.device:
-    from isara.models import resolve_device
-
-    return spec if isinstance(spec, torch.device) else resolve_device(spec)
 
 
 class RefusalJudge:
@@ -57,7 +52,7 @@ class ClassifierJudge:
         from isara.judges.classifier import load_classifier
 
         self.folder = Path(folder)
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.model, self.tokenizer, self.info = load_classifier(self.folder, self.device)
         self.max_length = int(self.info["max_length"])
         self.batch_size = batch_size or int(self.info.get("config", {}).get("eval_batch_size", 32))
@@ -98,7 +93,7 @@ class BeaverDamJudge:
         from isara.models import resolve_dtype
 
         self.source = str(model_dir_or_id)
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.batch_size = batch_size
         self.max_length = max_length
         self.tokenizer = AutoTokenizer.from_pretrained(self.source, padding_side="right")

@@ -43,6 +43,7 @@ from typing import Any, Mapping
 import torch
 
 from isara.errors import IsaraError
+from isara.models import open_model, resolve_device
 
 JUDGE_TEMPLATE = """\
 You are a careful and impartial judge. Below is an instruction and two responses to it, \
@@ -101,12 +102,6 @@ def _digest(template: str) -> str:
     return hashlib.sha256(template.encode("utf-8")).hexdigest()[:8]
 
 
-def _device(device: str | torch.device) -> torch.device:
-    from isara.models import resolve_device
-
-    return device if isinstance(device, torch.device) else resolve_device(device)
-
-
 def _dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
     from isara.models import resolve_dtype
 
@@ -138,32 +133,6 @@ class PairwiseJudge(ABC):
 # --- local causal LM -----------------------------------------------------------------------------
 
 
-def _load_causal_lm(source: str, device: torch.device, dtype: torch.dtype):
-    """(model, tokenizer) from a folder, a packaged alias, or a hub id, in eval mode on `device`."""
-    from isara.models import PACKAGED_MODELS, _load_packaged, load_model
-
-    if Path(source).is_dir():
-        return load_model(Path(source), device, dtype)
-    if source in PACKAGED_MODELS:
-        model, tokenizer = _load_packaged(source, dtype)
-    else:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
-        except Exception as err:  # OSError, ValueError, hub errors...
-            raise IsaraError(
-                f"judge model '{source}' is not a local folder, a packaged alias, nor loadable "
-                f"from the Hugging Face hub ({type(err).__name__}: {err})"
-            ) from None
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model.to(device)
-    model.eval()
-    return model, tokenizer
-
-
 class LocalLMJudge(PairwiseJudge):
     """A causal LM asked JUDGE_TEMPLATE; p(A) is the softmax of its next-token logits for A and B.
 
@@ -185,8 +154,8 @@ class LocalLMJudge(PairwiseJudge):
 
         self.source = str(model_dir_or_id)
         self.template = _check_template(template, _PAIR_FIELDS, f"local judge '{self.source}'")
-        self.device = _device(device)
-        self.model, self.tokenizer = _load_causal_lm(self.source, self.device, _dtype(dtype, self.device))
+        self.device = resolve_device(device)
+        self.model, self.tokenizer = open_model(self.source, self.device, _dtype(dtype, self.device))
         self.format = format_for(self.tokenizer)
         self.name = name or f"local:{self.source}#{_digest(self.template)}"
         self.answer_ids = self._answer_token_ids()
@@ -407,7 +376,7 @@ class RewardModelJudge(PairwiseJudge):
 
         self.source = str(model_dir_or_id)
         self.template = _check_template(template, _REWARD_FIELDS, f"reward judge '{self.source}'")
-        self.device = _device(device)
+        self.device = resolve_device(device)
         dtype = _dtype(dtype, self.device)
         location = model_source(Path(self.source)) if Path(self.source).is_dir() else self.source
         try:
