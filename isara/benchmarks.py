@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from isara.errors import IsaraError
+from isara.files import decode_utf8, json_lines
 
 Record = tuple[str, dict]  # (where, for messages; the row with normalised column names)
 _LOCAL_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".gz")
@@ -44,11 +45,7 @@ def _parse(path: Path, kind: str, raw: bytes) -> list[Record]:
         return [(f"{path}: row {i}", row) for i, row in enumerate(rows, start=1)]
     if not kind.endswith((".csv", ".jsonl", ".json")):
         raise IsaraError(f"{path}: unsupported format (expected {', '.join(_LOCAL_SUFFIXES)})")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise IsaraError(f"{path}:{line}: not valid UTF-8 (byte {err.start})") from None
+    text = decode_utf8(path, raw, "utf-8-sig")
     if kind.endswith(".csv"):
         reader, records, line = csv.DictReader(io.StringIO(text, newline="")), [], 1
         try:
@@ -61,13 +58,7 @@ def _parse(path: Path, kind: str, raw: bytes) -> list[Record]:
             raise IsaraError(f"{path}:{reader.line_num}: malformed CSV ({err})") from None
         return records
     if kind.endswith(".jsonl"):
-        records: list[Record] = []
-        for number, line in enumerate(text.split("\n"), start=1):
-            try:
-                records += [(f"{path}:{number}", json.loads(line))] if line.strip() else []
-            except json.JSONDecodeError as err:
-                raise IsaraError(f"{path}:{number}: malformed JSON ({err.msg})") from None
-        return records
+        return [(f"{path}:{number}", value) for number, value in json_lines(path, text)]
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -13,6 +13,29 @@ from typing import Iterable, Iterator
 from isara.errors import IsaraError
 
 
+def decode_utf8(path: Path, raw: bytes, encoding: str = "utf-8") -> str:
+    """`raw` as text; invalid bytes are an error naming the file and line."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise IsaraError(f"{path}:{line}: not valid UTF-8 (byte {err.start})") from None
+
+
+def json_lines(path: Path, text: str) -> list[tuple[int, object]]:
+    """(1-based line number, value) of each non-blank JSONL line; only "\n" separates records,
+    since JSON strings may hold U+2028 and friends."""
+    values = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            values.append((number, json.loads(line)))
+        except json.JSONDecodeError as err:
+            raise IsaraError(f"{path}:{number}: malformed JSON ({err.msg})") from None
+    return values
+
+
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict]:
     """Read a JSONL file of objects; every field in `required` must be a non-empty string.
 
@@ -24,19 +47,9 @@ def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict]:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise IsaraError(f"{path}: file not found") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise IsaraError(f"{path}:{line}: not valid UTF-8 (byte {err.start})") from None
+    text = decode_utf8(path, raw)
     rows = []
-    for number, line in enumerate(text.split("\n"), start=1):  # JSON may hold U+2028
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise IsaraError(f"{path}:{number}: malformed JSON ({err.msg})") from None
+    for number, row in json_lines(path, text):
         if not isinstance(row, dict):
             raise IsaraError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
         for field in required:
