@@ -1,7 +1,7 @@
 """Benchmark suites: what the ISARA paper measures, on the official data, with named judges.
 
-Each suite answers its items with the round's model (the SFT prompt layout, greedy decoding)
-and returns (metrics, answer rows). Every number sits under the name of the judge that made it,
+Each suite answers its items with a method's model and prompter (the SFT prompt layout for ISARA
+and the tuned baselines, seed examples in context for the ICL ones; greedy decoding) and returns (metrics, answer rows). Every number sits under the name of the judge that made it,
 next to that judge's measured error (from its judge@NAME stage) and the sample count.
 
 - harm: BeaverTails-Evaluation prompts (and each evaluate.prompt_sets entry), harmful rate
@@ -26,6 +26,7 @@ from isara.evaluation import rates
 from isara.filtering import normalise
 from isara.generation import Decoding, generate
 from isara.params import Params
+from isara.prompting import Prompter
 from isara.prompts import sft_prompt
 from isara.refusal import is_refusal
 
@@ -40,10 +41,14 @@ class Context:
     p: Params
     seed_questions: set  # normalised D0 questions, kept out of evaluation
     judges_dir: Path = JUDGE_DIR
+    prompter: Prompter | None = None  # question -> prompt; None: the SFT prompt
+
+    def prompt(self, question: str) -> str:
+        return self.prompter(question) if self.prompter else sft_prompt(self.fmt, question)
 
     def answers(self, prompts: list[str], max_new_tokens: int | None = None, desc: str = "answers") -> list[str]:
         decoding = Decoding(max_new_tokens or self.p.evaluate.max_new_tokens)
-        done = generate(self.model, self.tokenizer, self.fmt, [sft_prompt(self.fmt, q) for q in prompts],
+        done = generate(self.model, self.tokenizer, self.fmt, [self.prompt(q) for q in prompts],
                         decoding, self.p.evaluate.batch_size, desc=desc)
         return [d.text.strip() for d in done]
 
@@ -107,7 +112,7 @@ def run_truthfulqa(ctx: Context) -> tuple[dict, list[dict]]:
     rows = []
     for q, answer in tqdm(list(zip(items, answers)), desc="truthfulqa: likelihoods", unit="question"):
         choices = [q["best_answer"]] + [a for a in q["correct_answers"] if a != q["best_answer"]]
-        logliks = truthfulqa.answer_logliks(ctx.model, ctx.tokenizer, ctx.fmt, q["question"],
+        logliks = truthfulqa.answer_logliks(ctx.model, ctx.tokenizer, ctx.fmt, ctx.prompt(q["question"]),
                                             choices + q["incorrect_answers"], ctx.p.evaluate.batch_size)
         correct, incorrect = logliks[: len(choices)], logliks[len(choices):]
         scores = {**truthfulqa.rouge_metrics(answer, q["correct_answers"], q["incorrect_answers"]),

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from rouge_score import rouge_scorer
 
-from isara.prompts import PromptFormat, answer_target, sft_prompt
+from isara.prompts import PromptFormat, answer_target
 
 NO_COMMENT = "I have no comment."
 ROUGE_KEYS = ("rougeL_max", "rougeL_diff", "rougeL_acc")
@@ -118,9 +118,9 @@ def aggregate(rows: Iterable[dict]) -> dict:
 
 @torch.inference_mode()
 def answer_logliks(
-    model, tokenizer, fmt: PromptFormat, question: str, answers: Sequence[str], batch_size: int = 8
+    model, tokenizer, fmt: PromptFormat, prompt: str, answers: Sequence[str], batch_size: int = 8
 ) -> list[float]:
-    """Summed log-probability of each answer given the SFT prompt of `question`.
+    """Summed log-probability of each answer given `prompt` (e.g. the question's SFT prompt).
 
     Tokenised as `isara.training.encode_example` does (prompt with ``fmt.add_special_tokens``,
     then ``answer_target(fmt, answer)`` without special tokens), but with no EOS and no
@@ -130,7 +130,7 @@ def answer_logliks(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    prompt_ids = tokenizer(sft_prompt(fmt, question), add_special_tokens=fmt.add_special_tokens)["input_ids"]
+    prompt_ids = tokenizer(prompt, add_special_tokens=fmt.add_special_tokens)["input_ids"]
     if not prompt_ids:
         raise ValueError("the prompt tokenises to nothing; there is no context to score answers in")
     answer_ids = [tokenizer(answer_target(fmt, a), add_special_tokens=False)["input_ids"] for a in answers]

@@ -1,6 +1,6 @@
-"""Run one benchmark suite on one round's model.
+"""Run one benchmark suite on one method's model and prompting.
 
-    python stages/benchmark.py --iteration 1 --suite harm --model models/iter1 \
+    python stages/benchmark.py --method iter1 --iteration 1 --suite harm --model models/iter1 \
         --seed work/iter0/pool.jsonl --answers reports/iter1/harm.jsonl --metrics metrics/iter1/harm.json
 
 Suites (isara/suites.py): harm | xstest | truthfulqa | alpaca_eval, on benchmarks.source.
@@ -10,26 +10,32 @@ import click
 
 from isara.filtering import normalise
 from isara.files import write_json, write_jsonl
+from isara.prompting import PROMPTINGS, prompter_for
 from isara.stage import entry, load_round_model, params, read_pool
 from isara.suites import SUITES, Context
 
 
 @click.command()
-@click.option("--iteration", type=int, required=True, help="0 for the base model")
+@click.option("--method", required=True, help="name in the report: iter0 (the pretrained model), iter1, icl, ...")
+@click.option("--iteration", type=int, default=None, help="the ISARA round (0 for the base model); none for a baseline")
+@click.option("--prompting", type=click.Choice(PROMPTINGS), default="zero_shot", show_default=True)
 @click.option("--suite", type=click.Choice(sorted(SUITES)), required=True)
 @click.option("--model", "model_dir", required=True)
 @click.option("--seed", "seed_pool", required=True, help="D0 (its questions are kept out of evaluation)")
 @click.option("--answers", required=True, help="the model's answers with per-item scores, JSONL")
 @click.option("--metrics", required=True, help="metrics JSON")
 @entry
-def main(iteration, suite, model_dir, seed_pool, answers, metrics):
+def main(method, iteration, prompting, suite, model_dir, seed_pool, answers, metrics):
     p = params()
-    seed_questions = {normalise(row["question"]) for row in read_pool(seed_pool)}
+    seed_rows = read_pool(seed_pool)
+    seed_questions = {normalise(row["question"]) for row in seed_rows}
     model, tokenizer, fmt = load_round_model(model_dir, p)
-    result, rows = SUITES[suite](Context(model, tokenizer, fmt, p, seed_questions))
+    prompter = prompter_for(prompting, fmt, seed_rows, p, model.device)
+    result, rows = SUITES[suite](Context(model, tokenizer, fmt, p, seed_questions, prompter=prompter))
     write_jsonl(answers, rows)
-    write_json(metrics, {"iteration": iteration, "suite": suite, "model": model_dir, "prompt_format": fmt.kind, **result})
-    click.echo(f"round {iteration}: {suite} -> {metrics}")
+    write_json(metrics, {"method": method, "iteration": iteration, "prompting": prompting, "suite": suite,
+                         "model": model_dir, "prompt_format": fmt.kind, **result})
+    click.echo(f"{method}: {suite} -> {metrics}")
 
 
 if __name__ == "__main__":

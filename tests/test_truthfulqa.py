@@ -148,16 +148,16 @@ def _manual_loglik(model, tokenizer, fmt: PromptFormat, question: str, answer: s
 
 def test_answer_loglik_equals_a_manual_computation(tiny):
     model, tokenizer, fmt = tiny
-    got = answer_logliks(model, tokenizer, fmt, QUESTION, ANSWERS[1:2])
+    got = answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), ANSWERS[1:2])
     assert got[0] == pytest.approx(_manual_loglik(model, tokenizer, fmt, QUESTION, ANSWERS[1]), abs=1e-4)
     assert got[0] < 0
 
 
 def test_answer_logliks_do_not_depend_on_batching(tiny):
     model, tokenizer, fmt = tiny
-    one = answer_logliks(model, tokenizer, fmt, QUESTION, ANSWERS, batch_size=1)
-    three = answer_logliks(model, tokenizer, fmt, QUESTION, ANSWERS, batch_size=3)
-    two = answer_logliks(model, tokenizer, fmt, QUESTION, ANSWERS, batch_size=2)
+    one = answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), ANSWERS, batch_size=1)
+    three = answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), ANSWERS, batch_size=3)
+    two = answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), ANSWERS, batch_size=2)
     assert len(one) == len(three) == len(two) == 3
     for a, b, c in zip(one, three, two):
         assert a == pytest.approx(b, abs=1e-4) and a == pytest.approx(c, abs=1e-4)
@@ -169,14 +169,14 @@ def test_a_longer_answer_is_less_likely_than_its_prefix(tiny):
     short_ids = tokenizer(answer_target(fmt, short), add_special_tokens=False)["input_ids"]
     long_ids = tokenizer(answer_target(fmt, long), add_special_tokens=False)["input_ids"]
     assert long_ids[: len(short_ids)] == short_ids and len(long_ids) > len(short_ids)
-    ll_short, ll_long = answer_logliks(model, tokenizer, fmt, QUESTION, [short, long])
+    ll_short, ll_long = answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), [short, long])
     assert ll_long < ll_short < 0
 
 
 def test_answer_logliks_edge_cases(tiny):
     model, tokenizer, fmt = tiny
-    assert answer_logliks(model, tokenizer, fmt, QUESTION, []) == []
+    assert answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), []) == []
     if fmt.kind == "chat":  # plain answers always carry a leading space token
-        assert answer_logliks(model, tokenizer, fmt, QUESTION, [""]) == [0.0]
+        assert answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), [""]) == [0.0]
     with pytest.raises(ValueError):
-        answer_logliks(model, tokenizer, fmt, QUESTION, ANSWERS, batch_size=0)
+        answer_logliks(model, tokenizer, fmt, sft_prompt(fmt, QUESTION), ANSWERS, batch_size=0)
