@@ -102,3 +102,18 @@ def evaluate(model_name, bench, harm_judges, params_path, judges_dir, out, answe
         write_jsonl(answers, rows)
     write_json(out, {"iteration": None, "suite": suite, "model": model_name, "prompt_format": fmt.kind, **result})
     click.echo(f"{suite} on {model_name} -> {out}")
+
+
+@main.command()
+@click.option("--metrics", "metrics_dir", default="metrics", show_default=True, help="the pipeline's metrics folder")
+@click.option("--work", "work_dir", default="work", show_default=True, help="the pipeline's work folder")
+@click.option("--out", default="report", show_default=True, help="report folder to (re)write")
+def report(metrics_dir, work_dir, out):
+    """Build report/report.md, its PNG figures and the dvc plots data from a run's files."""
+    from isara.report_writer import write_report
+
+    try:
+        path = write_report(metrics_dir, work_dir, out)
+    except IsaraError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"report -> {path}")

@@ -1,0 +1,23 @@
+"""Write the experiment report: every method against every metric, figures and example generations.
+
+    python stages/report.py --metrics metrics --work work --out report
+"""
+
+import click
+
+from isara.report_writer import write_report
+from isara.stage import entry
+
+
+@click.command()
+@click.option("--metrics", "metrics_dir", default="metrics", show_default=True)
+@click.option("--work", "work_dir", default="work", show_default=True)
+@click.option("--out", default="report", show_default=True, help="report folder to (re)write")
+@entry
+def main(metrics_dir, work_dir, out):
+    path = write_report(metrics_dir, work_dir, out)
+    click.echo(f"report -> {path}")
+
+
+if __name__ == "__main__":
+    main()

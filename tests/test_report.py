@@ -1,0 +1,123 @@
+"""The experiment report from small hand-written metrics files: every method and metric shows, and
+a metric a method lacks shows as missing, never as zero."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from isara.errors import IsaraError
+from isara.report import MISSING, flatten, method_order, results_table
+from isara.report_writer import write_report
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def _main(method: str, harmful: float, pool: int) -> dict:
+    return {"method": method, "safety": {"judge": "refusal", "n": 20, "harmful_rate": harmful,
+                                         "by_category": {"a": harmful, "b": harmful / 2}},
+            "data": {"seed_size": 10, "pool_size": pool, "scaling_ratio": pool / 10}}
+
+
+def _harm(refusal: float, classifier: float) -> dict:
+    return {"beavertails": {"n": 14, "refusal": {"harmful_rate": refusal, "by_category": {"x": refusal}},
+                            "classifier": {"harmful_rate": classifier, "by_category": {"x": classifier}}}}
+
+
+@pytest.fixture
+def run_dirs(tmp_path):
+    metrics, work = tmp_path / "metrics", tmp_path / "work"
+    _write(metrics / "iter0.json", _main("iter0", 0.9, 10))
+    _write(metrics / "iter1.json", _main("iter1", 0.4, 15))
+    _write(metrics / "icl.json", _main("icl", 0.0, 10))  # a real zero: must print as 0.000
+    _write(metrics / "train/iter1.json", {"train_loss": 1.25, "examples": 15})
+    for method, harm in (("iter0", _harm(0.8, 0.7)), ("iter1", _harm(0.3, 0.2))):
+        _write(metrics / method / "harm.json", harm)
+    _write(metrics / "iter1/truthfulqa.json", {"n": 5, "rougeL_diff": 0.1, "mc1": 0.2, "mc2": 0.4})
+    _write(metrics / "judges/refusal.json", {"accuracy": 0.6})
+    rows = [{"question": "q1", "answer": "a1", "verdict": {"accepted": True, "reason": None}},
+            {"question": "q2", "answer": "a2", "verdict": {"accepted": False, "reason": "rouge"}}]
+    (work / "iter1").mkdir(parents=True)
+    (work / "iter1/accepted.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    (work / "iter1/rejected.jsonl").write_text(json.dumps(rows[1]) + "\n")
+    return metrics, work
+
+
+def _row(text: str, label: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")][1:]
+
+
+def _header(text: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith("| method | demo"))
+    return [cell.strip() for cell in line.strip("|").split("|")][1:]
+
+
+def test_every_method_and_metric_appears(run_dirs, tmp_path):
+    metrics, work = run_dirs
+    text = write_report(metrics, work, tmp_path / "report").read_text()
+    columns = _header(text)
+    for metric in ("demo_harmful_rate", "scaling_ratio", "beavertails_harmful_rate_refusal",
+                   "beavertails_harmful_rate_classifier", "truthfulqa_rougeL_diff", "truthfulqa_mc2", "train_loss"):
+        assert metric in columns
+    for label in ("pretrained", "icl", "ISARA round 1"):
+        assert len(_row(text, label)) == len(columns)
+    iter1 = dict(zip(columns, _row(text, "ISARA round 1")))
+    assert iter1["beavertails_harmful_rate_classifier"] == "0.200" and iter1["train_loss"] == "1.250"
+
+
+def test_missing_metrics_show_as_missing_not_zero(run_dirs, tmp_path):
+    metrics, work = run_dirs
+    text = write_report(metrics, work, tmp_path / "report").read_text()
+    columns = _header(text)
+    icl = dict(zip(columns, _row(text, "icl")))
+    assert icl["demo_harmful_rate"] == "0.000"  # measured zero
+    for metric in ("beavertails_harmful_rate_classifier", "truthfulqa_mc2", "train_loss"):
+        assert icl[metric] == MISSING
+    pretrained = dict(zip(columns, _row(text, "pretrained")))
+    assert pretrained["truthfulqa_mc2"] == MISSING and pretrained["demo_harmful_rate"] == "0.900"
+    legend = next(line for line in text.splitlines() if line.startswith("| truthfulqa_mc2 |"))
+    assert "log-likelihood" in legend and "pretrained" in legend and "icl" in legend
+
+
+def test_report_names_judges_counts_figures_and_examples(run_dirs, tmp_path):
+    metrics, work = run_dirs
+    out = tmp_path / "report"
+    text = write_report(metrics, work, out).read_text()
+    legend = next(line for line in text.splitlines() if line.startswith("| beavertails_harmful_rate_classifier |"))
+    assert "| classifier | 14 |" in legend
+    assert "| rejected: rouge | q2 | a2 |" in text and "| accepted | q1 | a1 |" in text
+    for png in ("harmful_rate.png", "harm_by_category.png", "truthfulqa_win_rate.png", "samples.png", "scaling.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
+    rounds = json.loads((out / "curves/rounds.json").read_text())
+    assert rounds == [
+        {"round": 0, "demo_harmful_rate": 0.9, "beavertails_harmful_rate": 0.7, "xstest_refusal_safe": None,
+         "truthfulqa_rougeL_diff": None, "truthfulqa_mc2": None, "alpaca_win_rate": None, "scaling_ratio": 1.0,
+         "accepted": None, "rejected": None},
+        {"round": 1, "demo_harmful_rate": 0.4, "beavertails_harmful_rate": 0.2, "xstest_refusal_safe": None,
+         "truthfulqa_rougeL_diff": 0.1, "truthfulqa_mc2": 0.4, "alpaca_win_rate": None, "scaling_ratio": 1.5,
+         "accepted": 1, "rejected": 1},
+    ]
+
+
+def test_method_order_puts_baselines_between_pretrained_and_rounds():
+    assert method_order(["iter2", "oneshot", "iter0", "zzz", "icl", "iter1", "icl_knn", "sft_seed"]) == [
+        "iter0", "icl", "icl_knn", "sft_seed", "oneshot", "zzz", "iter1", "iter2"]
+
+
+def test_flatten_skips_non_numbers_and_results_table_marks_them():
+    cells = flatten({"main": {"safety": {"harmful_rate": None, "n": 3}, "data": {"scaling_ratio": 1.0}}})
+    assert "demo_harmful_rate" not in cells and cells["scaling_ratio"].value == 1.0
+    table = results_table({"iter0": cells}, ["iter0"], ["demo_harmful_rate", "scaling_ratio"])
+    assert table.splitlines()[-1] == f"| pretrained | {MISSING} | 1.000 |"
+
+
+def test_a_missing_metrics_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(IsaraError, match="metrics folder not found"):
+        write_report(tmp_path / "nope", tmp_path, tmp_path / "report")
+    assert not (tmp_path / "report").exists()
