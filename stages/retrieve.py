@@ -6,6 +6,10 @@
 
 Each prompt is anchored on a pool example (every example once per pass, in shuffled order) and
 holds the anchor's k nearest pool examples, the anchor last.
+
+`--all-rounds` writes the contexts of every round at once (samples_per_iteration x the number of
+rounds): the one-shot baseline's budget. With the same --iteration its first contexts are that
+round's own.
 """
 
 import random
@@ -23,9 +27,11 @@ from isara.stage import entry, params, read_pool
 @click.option("--embeddings", required=True)
 @click.option("--index", "index_out", required=True, help="annoy index file to write")
 @click.option("--out", required=True, help="question-prompt contexts, JSONL")
+@click.option("--all-rounds", is_flag=True, help="contexts for all rounds' samples in one go (one-shot baseline)")
 @entry
-def main(iteration, pool, embeddings, index_out, out):
+def main(iteration, pool, embeddings, index_out, out, all_rounds):
     p = params()
+    count = p.generation.samples_per_iteration * (len(p.iterations) if all_rounds else 1)
     rows = read_pool(pool)
     check_k(p.k, len(rows), pool)
     vectors = load_embeddings(embeddings, len(rows), pool)
@@ -38,7 +44,7 @@ def main(iteration, pool, embeddings, index_out, out):
             "anchor_id": rows[anchor]["id"],
             "context_ids": [rows[i]["id"] for i in neighbours_of_item(index, anchor, p.k)],
         }
-        for n, anchor in enumerate(anchors(len(rows), p.generation.samples_per_iteration, rng))
+        for n, anchor in enumerate(anchors(len(rows), count, rng))
     ]
     with atomic_file(index_out) as tmp:
         index.save(str(tmp))

@@ -20,7 +20,11 @@ pytestmark = pytest.mark.pipeline
 
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "isara", "data", "profiles")
 ROUND_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune", "evaluate")
-ALL_STAGES = {"seed", "base", "evaluate_base"} | {f"{s}@{t}" for s in ROUND_STAGES for t in (1, 2)}
+BASELINE_STAGES = {"sft_seed_mix", "sft_seed_finetune", "oneshot_retrieve", "oneshot_generate", "oneshot_filter",
+                   "oneshot_mix", "oneshot_finetune", "evaluate_icl@icl", "evaluate_icl@icl_knn",
+                   "evaluate_tuned@sft_seed", "evaluate_tuned@oneshot"}
+ALL_STAGES = ({"seed", "base", "evaluate_base", "report"} | {f"{s}@{t}" for s in ROUND_STAGES for t in (1, 2)}
+              | BASELINE_STAGES)
 
 
 def _env() -> dict:
@@ -129,13 +133,18 @@ def _restore(repo: Path) -> None:
 
 def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     repo, _ = llama_repo
-    ran = ran_stages(_experiment(repo, "gamma=0.5"))
+    ran = ran_stages(dvc(repo, "exp", "run", "-n", "gamma-half", "-S", "gamma=0.5"))
     diff = dvc(repo, "metrics", "diff", "--json")
     _restore(repo)
+    dvc(repo, "plots", "diff", "HEAD", "gamma-half", "-o", "plots-diff")
+    page = (repo / "plots-diff/index.html").read_text()
+    assert "Harmful rate by ISARA round" in page and "gamma-half" in page
     assert {"mix@1", "finetune@1", "evaluate@1"} <= ran
     downstream_of_round_1 = {"mix@1", "finetune@1", "evaluate@1", "generate@2", "filter@2",
-                             "mix@2", "finetune@2", "evaluate@2"}
-    assert ran <= downstream_of_round_1
+                             "mix@2", "finetune@2", "evaluate@2", "report"}
+    one_shot_mix = {"oneshot_mix", "oneshot_finetune", "evaluate_tuned@oneshot"}
+    assert one_shot_mix <= ran
+    assert ran <= downstream_of_round_1 | one_shot_mix
     changed = json.loads(diff)
     assert "train_loss" in changed["metrics/train/iter1.json"]
 
@@ -145,7 +154,7 @@ def test_rouge_threshold_does_not_regenerate(llama_repo):
     ran = ran_stages(_experiment(repo, "rouge_threshold=0.05"))
     _restore(repo)
     assert "filter@1" in ran
-    assert not ran & {"seed", "base", "embed@1", "retrieve@1", "generate@1", "evaluate_base"}
+    assert not ran & {"seed", "base", "embed@1", "retrieve@1", "generate@1", "oneshot_generate", "evaluate_base"}
 
 
 def test_k_does_not_reembed(llama_repo):
@@ -163,3 +172,41 @@ def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
         assert metrics(repo, t)["prompt_format"] == "plain"
     contexts = (repo / "work/iter1/candidates.jsonl").read_text()
     assert "<|im_start|>" not in contexts
+
+
+def test_report_sets_every_method_beside_the_rounds(llama_repo):
+    repo, _ = llama_repo
+    text = (repo / "report/report.md").read_text()
+    for label in ("pretrained", "icl", "icl_knn", "sft_seed", "oneshot", "ISARA round 1", "ISARA round 2"):
+        assert f"| {label} |" in text
+    for png in ("harmful_rate.png", "harm_by_category.png", "samples.png", "scaling.png", "truthfulqa_win_rate.png"):
+        assert (repo / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rounds = json.loads((repo / "report/curves/rounds.json").read_text())
+    assert [row["round"] for row in rounds] == [0, 1, 2]
+    assert rounds[1]["accepted"] + rounds[1]["rejected"] == 6 and rounds[0]["accepted"] is None
+
+
+def test_every_tuned_model_has_a_model_card(llama_repo):
+    repo, _ = llama_repo
+    for name, stage in (("iter1", "finetune@1"), ("iter2", "finetune@2"), ("sft_seed", "sft_seed_finetune"),
+                        ("oneshot", "oneshot_finetune")):
+        card = (repo / f"models/{name}/README.md").read_text()
+        assert f"dvc repro {stage}" in card and f"metrics/{name}.json" in card
+        assert "| rows |" in card and "train_loss" in card
+
+
+def test_one_shot_spends_every_round_budget_at_once(llama_repo):
+    repo, _ = llama_repo
+    contexts = (repo / "work/oneshot/contexts.jsonl").read_text().splitlines()
+    assert len(contexts) == 2 * 6  # samples_per_iteration x rounds (tiny profile)
+    assert contexts[:6] == (repo / "work/iter1/contexts.jsonl").read_text().splitlines()
+    sft_rows = (repo / "work/sft_seed/train.jsonl").read_text().splitlines()
+    assert len(sft_rows) == 12 and all(json.loads(r)["source"] == "seed" for r in sft_rows)
+
+
+def test_dvc_plots_show_draws_the_curves(llama_repo):
+    repo, _ = llama_repo
+    dvc(repo, "plots", "show", "-o", "plots-show")
+    page = (repo / "plots-show/index.html").read_text()
+    for title in ("Harmful rate by ISARA round", "Harmful rate by method", "Data scaling by ISARA round"):
+        assert title in page
