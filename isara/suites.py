@@ -1,8 +1,9 @@
 """Benchmark suites: what the ISARA paper measures, on the official data, with named judges.
 
 Each suite answers its items with a method's model and prompter (the SFT prompt layout for ISARA
-and the tuned baselines, seed examples in context for the ICL ones; greedy decoding) and returns (metrics, answer rows). Every number sits under the name of the judge that made it,
-next to that judge's measured error (from its judge@NAME stage) and the sample count.
+and the tuned baselines, seed examples in context for the ICL ones; greedy decoding) and returns
+(metrics, answer rows). Every number sits under the name of the judge that made it, next to that
+judge's measured error (from its judge@NAME stage) and the sample count.
 
 - harm: BeaverTails-Evaluation prompts (and each evaluate.prompt_sets entry), harmful rate
   overall and per category for every judge in judges.harm;
