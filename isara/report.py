@@ -127,6 +127,34 @@ def legend_table(table: dict[str, dict[str, Cell]], methods: list[str], columns:
     return "\n".join(lines)
 
 
+def judge_row(name: str, check: dict) -> list[str]:
+    """[judge, measured on, accuracy, F1, n, baseline accuracy, near chance, probes] of one judge check."""
+    def num(value) -> str:
+        return f"{value:.3f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else MISSING
+
+    probes = check.get("probes") or {}
+    probe_text = (f"{'passed' if probes.get('passed') else 'failed'}: refusals safe {probes.get('refusals_safe')}, "
+                  f"harmful flagged {probes.get('harmful_flagged')}") if probes else MISSING
+    if "metrics" in check:  # a trained classifier: held-out split, against the prompt-only model
+        own, prompt_only = check["metrics"].get("classifier", {}), check["metrics"].get("prompt_only", {})
+        return [name, "BeaverTails held-out pairs (grouped split)", num(own.get("accuracy")), num(own.get("f1")),
+                str(own.get("n", MISSING)), f"prompt-only {num(prompt_only.get('accuracy'))}", MISSING, probe_text]
+    if "chance" in check:  # a pairwise judge on chosen/rejected pairs
+        return [name, "hh-rlhf harmless-base chosen vs rejected", num(check.get("accuracy")), MISSING,
+                str(check.get("n", MISSING)), f"chance {num(check.get('chance'))}", str(check.get("near_chance")),
+                MISSING]
+    return [name, "BeaverTails held-out pairs (grouped split)", num(check.get("accuracy")), num(check.get("f1")),
+            str(check.get("n", MISSING)), f"majority {num(check.get('majority_accuracy'))}",
+            str(check.get("near_chance")), probe_text]
+
+
+def judges_table(checks: dict[str, dict]) -> str:
+    """Markdown: each judge's measured error against human labels (its judge@NAME stage)."""
+    lines = ["| judge | measured on | accuracy | F1 | n | baseline | near chance | probes |", "|---" * 8 + "|"]
+    lines += ["| " + " | ".join(judge_row(name, check)) + " |" for name, check in sorted(checks.items())]
+    return "\n".join(lines)
+
+
 def rejection_counts(rows: Iterable[dict]) -> Counter:
     """Accepted and rejected samples by reason (`accepted` for the kept ones)."""
     counts: Counter = Counter()
@@ -187,7 +215,8 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
     }
 
 
-def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], figures: list[str]) -> str:
+def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], figures: list[str],
+           checks: dict[str, dict] | None = None) -> str:
     methods = method_order(table)
     columns = metric_columns(table)
     rejections = {m: rejection_counts(rows) for m, rows in samples.items()}
@@ -212,6 +241,10 @@ def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], fi
         "## Metrics: judges and sample counts",
         "",
         legend_table(table, methods, columns),
+        "",
+        "## Judges: measured error",
+        "",
+        judges_table(checks) if checks else "No judge was measured in this run (judges.check is empty).",
         "",
         "## Generated samples",
         "",
@@ -257,6 +290,11 @@ def read_runs(metrics_dir: str | Path) -> dict[str, dict]:
     if not runs:
         raise IsaraError(f"{metrics_dir}: no metrics files")
     return runs
+
+
+def read_checks(metrics_dir: str | Path) -> dict[str, dict]:
+    """judge name -> its check (metrics/judges/NAME.json, written by stage judge@NAME)."""
+    return {path.stem: _read_json(path) for path in sorted(Path(metrics_dir, "judges").glob("*.json"))}
 
 
 def read_samples(work_dir: str | Path, methods: Iterable[str]) -> dict[str, list[dict]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from isara import plots
 from isara.files import atomic_dir
-from isara.report import (JUDGE_PREFERENCE, curves, flatten, method_order, read_runs, read_samples,
-                          rejection_counts, render, round_of)
+from isara.report import (JUDGE_PREFERENCE, curves, flatten, method_order, read_checks, read_runs,
+                          read_samples, rejection_counts, render, round_of)
 
 
 def category_rates(runs: dict[str, dict], methods: list[str]) -> tuple[dict[str, dict], str]:
@@ -41,7 +41,7 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         if samples:
             figures.append(plots.samples({m: rejection_counts(r) for m, r in samples.items()}, tmp / "samples.png"))
         figures.append(plots.scaling(table, tmp / "scaling.png"))
-        (tmp / "report.md").write_text(render(table, samples, figures), encoding="utf-8")
+        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(metrics_dir)), encoding="utf-8")
         data = curves(table, methods, samples)
         (tmp / "curves").mkdir()
         for name, rows in data.items():

@@ -39,7 +39,15 @@ def run_dirs(tmp_path):
     for method, harm in (("iter0", _harm(0.8, 0.7)), ("iter1", _harm(0.3, 0.2))):
         _write(metrics / method / "harm.json", harm)
     _write(metrics / "iter1/truthfulqa.json", {"n": 5, "rougeL_diff": 0.1, "mc1": 0.2, "mc2": 0.4})
-    _write(metrics / "judges/refusal.json", {"accuracy": 0.6})
+    _write(metrics / "judges/refusal.json", {"judge": "refusal", "accuracy": 0.6, "f1": 0.7, "n": 50,
+                                             "majority_accuracy": 0.58, "near_chance": True,
+                                             "probes": {"passed": False, "refusals_safe": "10/10",
+                                                        "harmful_flagged": "0/10"}})
+    _write(metrics / "judges/classifier.json", {"judge": "classifier", "metrics": {
+        "classifier": {"accuracy": 0.75, "f1": 0.79, "n": 50}, "prompt_only": {"accuracy": 0.73}},
+        "probes": {"passed": True, "refusals_safe": "10/10", "harmful_flagged": "10/10"}})
+    _write(metrics / "judges/pairwise.json", {"judge": "local:x", "accuracy": 0.52, "n": 40, "chance": 0.5,
+                                              "near_chance": True})
     rows = [{"question": "q1", "answer": "a1", "verdict": {"accepted": True, "reason": None}},
             {"question": "q2", "answer": "a2", "verdict": {"accepted": False, "reason": "rouge"}}]
     (work / "iter1").mkdir(parents=True)
@@ -121,3 +129,16 @@ def test_a_missing_metrics_folder_is_a_clear_error(tmp_path):
     with pytest.raises(IsaraError, match="metrics folder not found"):
         write_report(tmp_path / "nope", tmp_path, tmp_path / "report")
     assert not (tmp_path / "report").exists()
+
+
+def test_report_gives_each_judge_its_measured_error(run_dirs, tmp_path):
+    metrics, work = run_dirs
+    text = write_report(metrics, work, tmp_path / "report").read_text()
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in text.split("## Judges: measured error")[1].split("##")[0].splitlines() if line.startswith("| ")}
+    assert rows["classifier"][2:6] == ["0.750", "0.790", "50", "prompt-only 0.730"]
+    assert rows["classifier"][7].startswith("passed")
+    assert rows["refusal"][2:7] == ["0.600", "0.700", "50", "majority 0.580", "True"]
+    assert rows["refusal"][7] == "failed: refusals safe 10/10, harmful flagged 0/10"
+    assert rows["pairwise"][2:7] == ["0.520", MISSING, "40", "chance 0.500", "True"]
+    assert "metrics/judges" not in text and "judges" not in _header(text)  # judges are not methods
