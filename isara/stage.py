@@ -38,6 +38,25 @@ def read_pool(path) -> list[dict]:
     return read_jsonl(path, required=POOL_FIELDS)
 
 
+def method_options(fn):
+    """The options naming what an evaluation stage measures: method, ISARA round, prompting."""
+    from isara.prompting import PROMPTINGS
+
+    fn = click.option("--prompting", type=click.Choice(PROMPTINGS), default="zero_shot", show_default=True)(fn)
+    fn = click.option("--iteration", type=int, default=None,
+                      help="the ISARA round (0 for the base model); none for a baseline")(fn)
+    return click.option("--method", required=True,
+                        help="name in the report: iter0 (the pretrained model), iter1, icl, ...")(fn)
+
+
+def load_method(model_dir, prompting: str, seed_rows: list[dict], p: Params):
+    """(model, tokenizer, prompt format, question -> prompt) of a method to evaluate."""
+    from isara.prompting import prompter_for
+
+    model, tokenizer, fmt = load_round_model(model_dir, p)
+    return model, tokenizer, fmt, prompter_for(prompting, fmt, seed_rows, p, model.device)
+
+
 def load_round_model(model_dir, p: Params):
     """(model, tokenizer, prompt format) on the device and dtype params ask for."""
     # Imported here so that stages without a model (seed, filter, mix) start without torch.

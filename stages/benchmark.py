@@ -10,15 +10,12 @@ import click
 
 from isara.filtering import normalise
 from isara.files import write_json, write_jsonl
-from isara.prompting import PROMPTINGS, prompter_for
-from isara.stage import entry, load_round_model, params, read_pool
+from isara.stage import entry, load_method, method_options, params, read_pool
 from isara.suites import SUITES, Context
 
 
 @click.command()
-@click.option("--method", required=True, help="name in the report: iter0 (the pretrained model), iter1, icl, ...")
-@click.option("--iteration", type=int, default=None, help="the ISARA round (0 for the base model); none for a baseline")
-@click.option("--prompting", type=click.Choice(PROMPTINGS), default="zero_shot", show_default=True)
+@method_options
 @click.option("--suite", type=click.Choice(sorted(SUITES)), required=True)
 @click.option("--model", "model_dir", required=True)
 @click.option("--seed", "seed_pool", required=True, help="D0 (its questions are kept out of evaluation)")
@@ -29,8 +26,7 @@ def main(method, iteration, prompting, suite, model_dir, seed_pool, answers, met
     p = params()
     seed_rows = read_pool(seed_pool)
     seed_questions = {normalise(row["question"]) for row in seed_rows}
-    model, tokenizer, fmt = load_round_model(model_dir, p)
-    prompter = prompter_for(prompting, fmt, seed_rows, p, model.device)
+    model, tokenizer, fmt, prompter = load_method(model_dir, prompting, seed_rows, p)
     result, rows = SUITES[suite](Context(model, tokenizer, fmt, p, seed_questions, prompter=prompter))
     write_jsonl(answers, rows)
     write_json(metrics, {"method": method, "iteration": iteration, "prompting": prompting, "suite": suite,

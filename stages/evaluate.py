@@ -10,14 +10,11 @@ import click
 from isara.evaluation import data_metrics, harm_metrics, limit_per_category
 from isara.files import read_jsonl, write_json, write_jsonl
 from isara.generation import Decoding, generate
-from isara.prompting import PROMPTINGS, prompter_for
-from isara.stage import entry, load_round_model, params, read_pool
+from isara.stage import entry, load_method, method_options, params, read_pool
 
 
 @click.command()
-@click.option("--method", required=True, help="name in the report: iter0 (the pretrained model), iter1, icl, ...")
-@click.option("--iteration", type=int, default=None, help="the ISARA round (0 for the base model); none for a baseline")
-@click.option("--prompting", type=click.Choice(PROMPTINGS), default="zero_shot", show_default=True)
+@method_options
 @click.option("--model", "model_dir", required=True)
 @click.option("--seed", "seed_pool", required=True, help="D0")
 @click.option("--pool", required=True, help="pool after this round (D0 for round 0)")
@@ -29,8 +26,7 @@ def main(method, iteration, prompting, model_dir, seed_pool, pool, answers, metr
     seed_rows = read_pool(seed_pool)
     prompts = limit_per_category(read_jsonl(p.data.eval_file, required=("prompt",)), p.evaluate.limit)
     sizes = data_metrics(len(seed_rows), len(read_pool(pool)))
-    model, tokenizer, fmt = load_round_model(model_dir, p)
-    prompter = prompter_for(prompting, fmt, seed_rows, p, model.device)
+    model, tokenizer, fmt, prompter = load_method(model_dir, prompting, seed_rows, p)
     completions = generate(
         model, tokenizer, fmt, [prompter(row["prompt"]) for row in prompts],
         Decoding(p.evaluate.max_new_tokens), p.evaluate.batch_size, desc=f"{method}: evaluate",
