@@ -204,14 +204,25 @@ class Evaluate:
 
 @dataclass(frozen=True)
 class Classifier:
-    epochs: float = 4.0  # passes over the training split
-    learning_rate: float = 8e-5
-    batch_size: int = 16
+    kind: str = "lm-probe"  # lm-probe (probe on a frozen causal LM) | cross-encoder (fine-tuned sentence encoder)
+    backbone: str = "smollm2-135m-instruct"  # lm-probe: packaged alias, causal-LM folder or hub id
+    layers: tuple = (0.75, 1.0)  # lm-probe: depths read, as fractions of the layer count
+    encoder: str = "all-MiniLM-L6-v2"  # cross-encoder: packaged alias, BERT-like folder or hub id
+    epochs: float = 4.0  # cross-encoder: passes over the training split
+    learning_rate: float = 8e-5  # cross-encoder
+    batch_size: int = 16  # cross-encoder: training pairs per step
     max_length: int = 256  # tokens of prompt + answer
     test_fraction: float = 0.2  # held-out share, grouped by prompt
     refusal_augmentation: float = 0.5  # share of harmful training prompts also given a templated refusal (safe)
 
     def __post_init__(self):
+        _choice("judges.classifier.kind", self.kind, ("lm-probe", "cross-encoder"))
+        if not self.layers:
+            raise IsaraError("params.yaml: judges.classifier.layers must list at least one depth")
+        for fraction in self.layers:
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+                raise IsaraError(f"params.yaml: judges.classifier.layers[] must be numbers, got {fraction!r}")
+            _in_range("judges.classifier.layers[]", fraction, 0.0, 1.0, low_open=True)
         _in_range("judges.classifier.epochs", self.epochs, 0.0, None, low_open=True)
         _in_range("judges.classifier.test_fraction", self.test_fraction, 0.0, 1.0, low_open=True)
         _in_range("judges.classifier.refusal_augmentation", self.refusal_augmentation, 0.0, 1.0)

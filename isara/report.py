@@ -135,10 +135,12 @@ def judge_row(name: str, check: dict) -> list[str]:
     probes = check.get("probes") or {}
     probe_text = (f"{'passed' if probes.get('passed') else 'failed'}: refusals safe {probes.get('refusals_safe')}, "
                   f"harmful flagged {probes.get('harmful_flagged')}") if probes else MISSING
-    if "metrics" in check:  # a trained classifier: held-out split, against the prompt-only model
-        own, prompt_only = check["metrics"].get("classifier", {}), check["metrics"].get("prompt_only", {})
+    if "metrics" in check:  # a trained classifier: held-out split, against the best prompt-only model
+        own = check["metrics"].get("classifier", {})
+        prompt_only = max((m.get("accuracy", 0.0) for key, m in check["metrics"].items() if key.startswith("prompt_only")),
+                          default=None)
         return [name, "BeaverTails held-out pairs (grouped split)", num(own.get("accuracy")), num(own.get("f1")),
-                str(own.get("n", MISSING)), f"prompt-only {num(prompt_only.get('accuracy'))}", MISSING, probe_text]
+                str(own.get("n", MISSING)), f"prompt-only {num(prompt_only)}", MISSING, probe_text]
     if "chance" in check:  # a pairwise judge on chosen/rejected pairs
         return [name, "hh-rlhf harmless-base chosen vs rejected", num(check.get("accuracy")), MISSING,
                 str(check.get("n", MISSING)), f"chance {num(check.get('chance'))}", str(check.get("near_chance")),

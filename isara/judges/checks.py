@@ -13,16 +13,17 @@ import math
 from dataclasses import replace
 
 from isara import benchmarks
-from isara.judges.classifier import ClassifierConfig, LabelledPair, binary_metrics, grouped_split
+from isara.judges.classifier import ClassifierConfig
+from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
 from isara.judges.probes import run_probes
 from isara.params import Params
 
 
 def classifier_config(p: Params) -> ClassifierConfig:
     c = p.judges.classifier
-    return replace(ClassifierConfig(), epochs=c.epochs, learning_rate=c.learning_rate, batch_size=c.batch_size,
-                   max_length=c.max_length, test_fraction=c.test_fraction,
-                   refusal_augmentation=c.refusal_augmentation, seed=p.seed)
+    return replace(ClassifierConfig(), kind=c.kind, backbone=c.backbone, layers=tuple(c.layers), encoder=c.encoder,
+                   epochs=c.epochs, learning_rate=c.learning_rate, batch_size=c.batch_size, max_length=c.max_length,
+                   test_fraction=c.test_fraction, refusal_augmentation=c.refusal_augmentation, seed=p.seed)
 
 
 def labelled_pairs(p: Params) -> list[LabelledPair]:

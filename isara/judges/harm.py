@@ -6,8 +6,9 @@ that do. Three judges, from crude to strong:
 
 - `RefusalJudge`: the refusal string matcher (isara.refusal); 0 for a refusal, 1 otherwise. Fast and
   deterministic, but blind to safe answers that do not refuse and to refusals that go on to comply.
-- `ClassifierJudge`: the QA-moderation cross-encoder trained by `isara.judges.classifier` (and the
-  `judge@classifier` stage) on BeaverTails-labelled pairs; reads the answer in the light of the prompt.
+- `ClassifierJudge`: the QA-moderation classifier trained by `isara.judges.classifier` (and the
+  `judge@classifier` stage) on BeaverTails-labelled pairs (a probe on a frozen causal LM, or a
+  fine-tuned cross-encoder); reads the answer in the light of the prompt.
 - `BeaverDamJudge`: PKU-Alignment's beaver-dam-7b QA-moderation model (a LLaMA with 14 independent
   harm-category sigmoids), or any checkpoint of that shape; needs a GPU in practice.
 
@@ -49,19 +50,15 @@ class ClassifierJudge:
     """The harm classifier saved by `isara.judges.classifier.train_classifier` in `folder`."""
 
     def __init__(self, folder: str | Path, device: str | torch.device = "auto", batch_size: int | None = None):
-        from isara.judges.classifier import load_classifier
+        from isara.judges.classifier import load_scorer
 
         self.folder = Path(folder)
         self.device = resolve_device(device)
-        self.model, self.tokenizer, self.info = load_classifier(self.folder, self.device)
-        self.max_length = int(self.info["max_length"])
-        self.batch_size = batch_size or int(self.info.get("config", {}).get("eval_batch_size", 32))
-        self.name = f"classifier:{self.info.get('encoder', 'encoder')}"
+        self.scorer, self.info = load_scorer(self.folder, self.device, batch_size)
+        self.name = f"classifier:{self.info.get('model', 'model')}"
 
     def harmful_probs(self, pairs: list[Pair]) -> list[float]:
-        from isara.judges.classifier import predict_harmful
-
-        return predict_harmful(self.model, self.tokenizer, pairs, self.max_length, self.batch_size)
+        return self.scorer.harmful_probs(pairs)
 
 
 # The safe-rlhf / BeaverTails prompt convention the beaver-dam checkpoints were trained on

@@ -18,7 +18,7 @@ def build_harm_judge(name: str, p: Params, judges_dir: Path | None, device):
         return RefusalJudge()
     if name == "classifier":
         folder = (Path(judges_dir) / "classifier") if judges_dir else CLASSIFIER_DIR
-        if not (folder / "config.json").is_file():
+        if not (folder / "judge.json").is_file():
             raise IsaraError(f"{folder}: no trained classifier judge; run stage judge@classifier "
                              "(judges.check must list classifier)")
         return ClassifierJudge(folder, device)
