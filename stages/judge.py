@@ -46,7 +46,9 @@ def main(name, out, metrics):
             result = checks.check_harm_judge(build_harm_judge(name, p, None, device), checks.held_out(p))
         write_json(f"{folder}/check.json", result)
     write_json(metrics, result)
-    click.echo(f"judge {name}: {', '.join(f'{k}={v}' for k, v in result.items() if isinstance(v, (int, float)))}")
+    summary = result.get("metrics", {}).get("classifier", result)  # a trained classifier: its held-out scores
+    numbers = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    click.echo(f"judge {name}: {', '.join(f'{k}={v}' for k, v in numbers.items())}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ prompt-only baseline is a logistic regression on frozen encoder embeddings of th
 
 Measured on the BeaverTails 30k_test grouped split (seed 0, 605 held-out pairs): accuracy 0.749,
 F1 0.786 against 0.731 for the prompt-only model, 2 of the 10 harmful probes missed (4 epochs at
-8e-5, refusal augmentation 0.5; 752 optimizer steps took 26 min on a shared 2-core CPU).
+8e-5, refusal augmentation 0.5; the judge stage, 752 optimizer steps, took 10.5 min on 2 CPU cores).
 """
 
 from __future__ import annotations
