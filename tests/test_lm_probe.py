@@ -72,10 +72,12 @@ def test_probe_fits_separable_data_and_prefers_strong_regularisation_on_ties():
     probe = lm_probe.fit_probe(x, harmful, 1.0, seed=0)
     assert ((lm_probe.probe_probs(probe, x) > 0.5) == harmful).mean() >= 0.95
     groups = [f"g{i // 2}" for i in range(80)]
-    best, scores = lm_probe.choose_c(x, harmful, groups, [1.0, 10.0], seed=0)
-    assert set(scores) == {"1.0", "10.0"} and scores[str(best)] == max(scores.values())
-    if scores["1.0"] == scores["10.0"]:
-        assert best == 1.0
+    best, scores = lm_probe.choose_c(x, harmful, groups, [0.001, 10.0], seed=0)
+    assert set(scores) == {"0.001", "10.0"} and scores[str(best)] == max(scores.values())
+    margin = x.copy()
+    margin[:, 0] = np.where(harmful, 3.0, -3.0) + 0.1 * x[:, 0]  # separable by far: every C is perfect
+    best, scores = lm_probe.choose_c(margin, harmful, groups, [10.0, 1.0], seed=0)
+    assert scores == {"1.0": 1.0, "10.0": 1.0} and best == 1.0  # the tie goes to the stronger regularisation
     constant = lm_probe.fit_probe(x, np.ones(80, bool), 1.0, seed=0)
     assert (lm_probe.probe_probs(constant, x) > 0.5).all()
 
