@@ -140,6 +140,7 @@ def test_three_iterations_allowed(params_file):
         ("model.dtype", "int8"),
         ("model.device", "tpu"),
         ("model.prompt_format", "markdown"),
+        ("judges.classifier.kind", "svm"),
     ],
 )
 def test_bad_enum_names_key_and_choices(params_file, key, value):
@@ -148,6 +149,13 @@ def test_bad_enum_names_key_and_choices(params_file, key, value):
     message = str(err.value)
     assert f"{key} must be one of" in message
     assert repr(value) in message
+
+
+@pytest.mark.parametrize("layers, fragment", [([], "at least one depth"), ([0.0], "layers[] must be in (0.0, 1.0]"),
+                                              ([1.5], "got 1.5"), (["last"], "must be numbers")])
+def test_bad_classifier_layers(params_file, layers, fragment):
+    with pytest.raises(IsaraError, match=re.escape(fragment)):
+        load_with(params_file, {"judges.classifier.layers": layers})
 
 
 def test_missing_file():
