@@ -23,6 +23,7 @@ the features (one forward pass per pair).
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from isara.errors import IsaraError
+from isara.judges.labelled import binary_metrics, group_key
 from isara.prompts import answer_target, format_for, sft_prompt
 
 PROBE_FILE = "probe.npz"
@@ -161,10 +163,6 @@ def train(train_rows: Sequence, augmented: Sequence, test: Sequence, config, dev
           baseline: bool) -> tuple[list[float], dict | None, dict]:
     """Fit the probe on train + augmented (C chosen on a grouped validation split of them), save it
     into `out_dir`; (held-out P(harmful), prompt-only metrics or None, training stats)."""
-    import time
-
-    from isara.judges.labelled import binary_metrics, group_key
-
     settings = asdict(config)
     model, tokenizer, fmt, layers = _backbone(settings, device)
     fitted = list(train_rows) + list(augmented)
