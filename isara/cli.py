@@ -7,9 +7,8 @@ from dataclasses import asdict
 
 import click
 
+from isara.config import HARM_JUDGES, PROMPTINGS, SUITES, load_params
 from isara.errors import IsaraError
-from isara.files import read_jsonl
-from isara.params import load_params
 
 
 @click.group()
@@ -20,19 +19,31 @@ def main():
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 def check(params_path):
-    """Validate params.yaml and the data files it names, before a long run."""
+    """Validate params.yaml and the data it selects (the seed source, every enabled suite's
+    files, the judges' data), before a long run."""
+    from isara import datasets
+    from isara.eval.inputs import suite_items
+    from isara.loop.seed import seed_candidates
+
     try:
         p = load_params(params_path)
-        seeds = read_jsonl(p.data.seed_file, required=("question", "answer"))
-        prompts = read_jsonl(p.data.eval_file, required=("prompt",))
+        seeds, where = seed_candidates(p)
         if p.seed_size > len(seeds):
-            raise IsaraError(f"{params_path}: seed_size={p.seed_size} is larger than {p.data.seed_file} ({len(seeds)} pairs)")
+            raise IsaraError(f"{params_path}: seed_size={p.seed_size} is larger than {where} ({len(seeds)} pairs)")
         if p.k > p.seed_size:
             raise IsaraError(f"{params_path}: k={p.k} is larger than the seed pool (seed_size={p.seed_size})")
+        counts = {f"{suite}/{name}": len(rows) for suite in p.evaluate.suites
+                  for name, rows in suite_items(p, suite).items()}
+        if set(p.judges.check) & {"refusal", "classifier", "beaver-dam"}:
+            counts["judges/labelled pairs"] = len(datasets.beavertails_pairs(p.benchmarks.source,
+                                                                             p.benchmarks.beavertails_split))
+        if "pairwise" in p.judges.check:
+            counts["judges/hh-rlhf pairs"] = len(datasets.hh_rlhf_pairs(p.benchmarks.source))
     except IsaraError as err:
         raise click.ClickException(str(err)) from None
     click.echo(json.dumps(asdict(p), indent=2))
-    click.echo(f"ok: {len(seeds)} seed pairs, {len(prompts)} evaluation prompts, {len(p.iterations)} rounds")
+    items = ", ".join(f"{name} {n}" for name, n in counts.items())
+    click.echo(f"ok: {len(seeds)} seed pairs from {where}; {items}; {len(p.rounds)} rounds, {len(p.methods)} methods")
 
 
 @main.command("tiny-model")
@@ -68,52 +79,74 @@ BENCH_ALIASES = {"beavertails": "harm"}
 
 
 @main.command()
-@click.option("--model", "model_name", required=True, help="model folder, hub id or packaged alias")
-@click.option("--bench", required=True, type=click.Choice(["beavertails", "harm", "xstest", "truthfulqa", "alpaca_eval"]))
-@click.option("--judge", "harm_judges", multiple=True, type=click.Choice(["refusal", "classifier", "beaver-dam"]),
+@click.option("--method", default=None, help="a method of params.yaml's methods table (its model and prompting)")
+@click.option("--model", "model_name", default=None, help="or: any model folder, hub id or packaged alias")
+@click.option("--prompting", type=click.Choice(PROMPTINGS), default=None,
+              help="how --model is prompted (default zero_shot; with --method, the table's)")
+@click.option("--bench", required=True, type=click.Choice(["beavertails", *SUITES]))
+@click.option("--judge", "harm_judges", multiple=True, type=click.Choice(HARM_JUDGES),
               help="harm judge(s) for beavertails/harm (default: judges.harm of params.yaml)")
+@click.option("--seed", "seed_pool", default="work/iter0/pool.jsonl", show_default=True,
+              help="D0: the in-context examples of icl / icl_knn, kept out of evaluation")
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--judges-dir", default="judges", show_default=True, help="where trained judges and checks live")
 @click.option("--out", required=True, help="metrics JSON to write (same format as the pipeline's)")
 @click.option("--answers", default=None, help="also write the answers JSONL here")
-def evaluate(model_name, bench, harm_judges, params_path, judges_dir, out, answers):
-    """Evaluate any model on one benchmark suite outside the DAG."""
+def evaluate(method, model_name, prompting, bench, harm_judges, seed_pool, params_path, judges_dir, out, answers):
+    """Evaluate a method of the methods table, or any model, on one suite outside the DAG."""
     from dataclasses import replace
     from pathlib import Path
 
-    from isara.files import write_json, write_jsonl
-    from isara.models import open_model, resolve_device, resolve_dtype
-    from isara.prompts import format_for
-    from isara.suites import SUITES, Context
+    from isara.atomic import write_json, write_jsonl
+    from isara.eval.context import load_context
+    from isara.eval.run import run_suite
 
     suite = BENCH_ALIASES.get(bench, bench)
     try:
+        if (method is None) == (model_name is None):
+            raise IsaraError("give either --method (a methods entry of params.yaml) or --model")
         p = load_params(params_path)
         if harm_judges:
             p = replace(p, judges=replace(p.judges, harm=tuple(harm_judges), check=tuple(
                 sorted(set(p.judges.check) | (set(harm_judges) - {"refusal"})))))
-        device = resolve_device(p.model.device)
-        model, tokenizer = open_model(model_name, device, resolve_dtype(p.model.dtype, device))
-        fmt = format_for(tokenizer, p.model.prompt_format)
-        result, rows = SUITES[suite](Context(model, tokenizer, fmt, p, set(), Path(judges_dir)))
+        if method is not None:
+            if method not in p.methods:
+                raise IsaraError(f"{params_path}: methods has no '{method}' (known: {', '.join(p.methods)})")
+            model_name, prompting = f"models/{method}", prompting or p.methods[method].prompting
+        prompting = prompting or "zero_shot"
+        ctx = load_context(model_name, prompting, _seed_rows(seed_pool, prompting), p, Path(judges_dir))
+        result, rows = run_suite(suite, ctx)
     except IsaraError as err:
         raise click.ClickException(str(err)) from None
     if answers:
         write_jsonl(answers, rows)
-    write_json(out, {"iteration": None, "suite": suite, "model": model_name, "prompt_format": fmt.kind, **result})
-    click.echo(f"{suite} on {model_name} -> {out}")
+    write_json(out, {"method": method, "suite": suite, "model": model_name, "prompting": prompting,
+                     "prompt_format": ctx.fmt.kind, **result})
+    click.echo(f"{suite} on {model_name} ({prompting}) -> {out}")
+
+
+def _seed_rows(path: str, prompting: str) -> list[dict]:
+    """D0 from `path`; it may be absent only for zero-shot prompting."""
+    from pathlib import Path
+
+    from isara.records import read_pool
+
+    if prompting == "zero_shot" and not Path(path).is_file():
+        return []
+    return read_pool(path)
 
 
 @main.command()
 @click.option("--metrics", "metrics_dir", default="metrics", show_default=True, help="the pipeline's metrics folder")
 @click.option("--work", "work_dir", default="work", show_default=True, help="the pipeline's work folder")
 @click.option("--out", default="report", show_default=True, help="report folder to (re)write")
-def report(metrics_dir, work_dir, out):
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+def report(metrics_dir, work_dir, out, params_path):
     """Build report/report.md, its PNG figures and the dvc plots data from a run's files."""
-    from isara.report_writer import write_report
+    from isara.report.write import write_report
 
     try:
-        path = write_report(metrics_dir, work_dir, out)
+        path = write_report(metrics_dir, work_dir, out, load_params(params_path))
     except IsaraError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"report -> {path}")

@@ -13,8 +13,8 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from isara.errors import IsaraError
-from isara.files import atomic_file
-from isara.params import load_params
+from isara.atomic import atomic_file
+from isara.config import load_params
 
 PROFILE_DIR = Path("profiles")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from isara.models import packaged_file
+from isara.lm.tokens import ensure_pad_token
+from isara.packaged import packaged_gguf
 
 ARCHITECTURES = ("llama", "opt")
 
@@ -19,11 +20,8 @@ ARCHITECTURES = ("llama", "opt")
 def _tokenizer():
     from transformers import AutoTokenizer
 
-    folder, filename = packaged_file("smollm2-135m-instruct")
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
+    folder, filename = packaged_gguf("smollm2-135m-instruct")
+    return ensure_pad_token(AutoTokenizer.from_pretrained(folder, gguf_file=filename))
 
 
 def _config(arch: str, tokenizer):

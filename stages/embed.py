@@ -1,15 +1,16 @@
-"""Embed the questions of the current pool with the sentence encoder.
+"""Embed the questions of a run's starting pool with the sentence encoder.
 
     python stages/embed.py --pool work/iter0/pool.jsonl --out work/iter1/embeddings.npy
 """
 
 import click
-import numpy as np
 
-from isara.embedding import embed, load_embedder
-from isara.files import atomic_file
-from isara.models import resolve_device
-from isara.stage import entry, params, read_pool
+from isara.config import load_params
+from isara.devices import resolve_device
+from isara.embedder import encoder
+from isara.loop.embed import embed_pool, save_embeddings
+from isara.records import read_pool
+from isara.stage import entry
 
 
 @click.command()
@@ -17,13 +18,10 @@ from isara.stage import entry, params, read_pool
 @click.option("--out", required=True, help=".npy of L2-normalised embeddings, one row per pool row")
 @entry
 def main(pool, out):
-    p = params()
+    p = load_params()
     rows = read_pool(pool)
-    embedder = load_embedder(p.embedder.name, str(resolve_device(p.model.device)))
-    vectors = embed(embedder, [row["question"] for row in rows], p.embedder.batch_size)
-    with atomic_file(out) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, vectors)
+    vectors = embed_pool(rows, encoder(p.embedder.name, resolve_device(p.model.device), p.embedder.batch_size))
+    save_embeddings(out, vectors)
     click.echo(f"embedded {len(rows)} pool questions ({vectors.shape[1]}-d) -> {out}")
 
 

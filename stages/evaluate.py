@@ -1,44 +1,42 @@
-"""Answer the evaluation prompts with a method's model and prompting, and score them.
+"""Run one evaluation suite on one method: its model prompted as the methods table says.
 
-    python stages/evaluate.py --method iter1 --iteration 1 --model models/iter1 --seed work/iter0/pool.jsonl \
-        --pool work/iter1/pool.jsonl --answers reports/iter1/answers.jsonl --metrics metrics/iter1.json
-    python stages/evaluate.py --method icl_knn --prompting icl_knn --model models/iter0 ...
+    python stages/evaluate.py --method iter1 --suite harm --seed work/iter0/pool.jsonl \
+        --answers reports/iter1/harm.jsonl --metrics metrics/iter1/harm.json
+
+The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); suites
+(isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval.
 """
 
 import click
 
-from isara.evaluation import data_metrics, harm_metrics, limit_per_category
-from isara.files import read_jsonl, write_json, write_jsonl
-from isara.generation import Decoding, generate
-from isara.stage import entry, load_method, method_options, params, read_pool
+from isara.atomic import write_json, write_jsonl
+from isara.config import SUITES, load_params
+from isara.errors import IsaraError
+from isara.eval.context import load_context
+from isara.eval.run import run_suite
+from isara.records import read_pool
+from isara.stage import entry
 
 
 @click.command()
-@method_options
-@click.option("--model", "model_dir", required=True)
-@click.option("--seed", "seed_pool", required=True, help="D0")
-@click.option("--pool", required=True, help="pool after this round (D0 for round 0)")
-@click.option("--answers", required=True, help="the model's answers, JSONL")
+@click.option("--method", required=True, help="a key of methods in params.yaml")
+@click.option("--suite", type=click.Choice(SUITES), required=True)
+@click.option("--seed", "seed_pool", required=True, help="D0: in-context examples, kept out of evaluation")
+@click.option("--answers", required=True, help="the method's answers with per-item scores, JSONL")
 @click.option("--metrics", required=True, help="metrics JSON")
 @entry
-def main(method, iteration, prompting, model_dir, seed_pool, pool, answers, metrics):
-    p = params()
-    seed_rows = read_pool(seed_pool)
-    prompts = limit_per_category(read_jsonl(p.data.eval_file, required=("prompt",)), p.evaluate.limit)
-    sizes = data_metrics(len(seed_rows), len(read_pool(pool)))
-    model, tokenizer, fmt, prompter = load_method(model_dir, prompting, seed_rows, p)
-    completions = generate(
-        model, tokenizer, fmt, [prompter(row["prompt"]) for row in prompts],
-        Decoding(p.evaluate.max_new_tokens), p.evaluate.batch_size, desc=f"{method}: evaluate",
-    )
-    rows = [{**row, "answer": done.text.strip(), "finished": done.finished} for row, done in zip(prompts, completions)]
-    result = {"method": method, "iteration": iteration, "prompting": prompting, "model": model_dir,
-              "prompt_format": fmt.kind, "data": sizes,
-              "safety": harm_metrics(rows)}
+def main(method, suite, seed_pool, answers, metrics):
+    p = load_params()
+    if method not in p.methods:
+        raise IsaraError(f"params.yaml: methods has no '{method}' (known: {', '.join(p.methods)})")
+    prompting = p.methods[method].prompting
+    model_dir = f"models/{method}"
+    ctx = load_context(model_dir, prompting, read_pool(seed_pool), p)
+    result, rows = run_suite(suite, ctx)
     write_jsonl(answers, rows)
-    write_json(metrics, result)
-    click.echo(f"{method}: harmful rate (refusal judge) {result['safety']['harmful_rate']:.3f}, "
-               f"scaling ratio {sizes['scaling_ratio']:.2f} -> {metrics}")
+    write_json(metrics, {"method": method, "suite": suite, "model": model_dir, "prompting": prompting,
+                         "prompt_format": ctx.fmt.kind, **result})
+    click.echo(f"{method}: {suite} -> {metrics}")
 
 
 if __name__ == "__main__":

@@ -4,26 +4,27 @@
 
 NAME is refusal | classifier | beaver-dam (agreement with BeaverTails is_safe labels on the
 held-out grouped split, plus sanity probes) or pairwise (accuracy on hh-rlhf harmless-base
-chosen/rejected pairs). `judges/NAME/check.json` holds the result that benchmark stages report
+chosen/rejected pairs). `judges/NAME/check.json` holds the result that the evaluate stages report
 beside every number the judge makes.
 """
 
 import click
 
-from isara import benchmarks
-from isara.files import atomic_dir, write_json
+from isara import datasets
+from isara.atomic import atomic_dir, write_json
+from isara.config import JUDGE_STAGES, load_params
+from isara.devices import resolve_device
 from isara.judges import checks
-from isara.models import resolve_device
-from isara.stage import entry, params
+from isara.stage import entry
 
 
 @click.command()
-@click.option("--name", type=click.Choice(["refusal", "classifier", "beaver-dam", "pairwise"]), required=True)
+@click.option("--name", type=click.Choice(JUDGE_STAGES), required=True)
 @click.option("--out", required=True, help="judge folder: check.json (and the classifier's weights)")
 @click.option("--metrics", required=True, help="the same check, as DVC metrics")
 @entry
 def main(name, out, metrics):
-    p = params()
+    p = load_params()
     device = resolve_device(p.model.device)
     with atomic_dir(out) as folder:
         if name == "classifier":
@@ -37,7 +38,7 @@ def main(name, out, metrics):
             from isara.judges.pairwise import build_pairwise_judge
             from isara.judges.win_rate import preference_accuracy
 
-            pairs = benchmarks.hh_rlhf_pairs(p.benchmarks.source)
+            pairs = datasets.hh_rlhf_pairs(p.benchmarks.source)
             pairs = pairs[: p.judges.check_limit] if p.judges.check_limit else pairs
             result = preference_accuracy(build_pairwise_judge(p.judges.pairwise, device), pairs)
         else:

@@ -1,30 +1,34 @@
-"""The training set of a round: D0 plus every accepted generated sample, D0 weighted by gamma.
+"""A run's training set: D0 plus every accepted generated sample, D0 weighted by gamma.
 
     python stages/mix.py --seed work/iter0/pool.jsonl --pool work/iter1/pool.jsonl \
-        --out work/iter1/train.jsonl
+        --out work/iter1/train.jsonl --metrics metrics/iter1/data.json
 
-See isara/mixing.py for the exact definition of the weights.
+See isara/loop/mix.py for the exact definition of the weights. The metrics are the run's data
+scaling: |D0 + accepted| / |D0|.
 """
 
 import click
 
-from isara.files import write_jsonl
-from isara.mixing import mix
-from isara.stage import entry, params, read_pool
+from isara.atomic import write_json, write_jsonl
+from isara.config import load_params
+from isara.loop.mix import data_metrics, generated_rows, mix
+from isara.records import read_pool
+from isara.stage import entry
 
 
 @click.command()
 @click.option("--seed", "seed_pool", required=True, help="D0 (the round-0 pool)")
-@click.option("--pool", required=True, help="pool after this round's filter")
+@click.option("--pool", required=True, help="pool after the run's filter (D0 for sft_seed)")
 @click.option("--out", required=True, help="weighted training rows, JSONL")
+@click.option("--metrics", required=True, help="data-scaling metrics, JSON")
 @entry
-def main(seed_pool, pool, out):
-    p = params()
-    seed_rows = read_pool(seed_pool)
-    seed_ids = {row["id"] for row in seed_rows}
-    generated = [row for row in read_pool(pool) if row["id"] not in seed_ids]
+def main(seed_pool, pool, out, metrics):
+    p = load_params()
+    seed_rows, pool_rows = read_pool(seed_pool), read_pool(pool)
+    generated = generated_rows(seed_rows, pool_rows)
     rows = mix(seed_rows, generated, p.gamma)
     write_jsonl(out, rows)
+    write_json(metrics, data_metrics(len(seed_rows), len(pool_rows)))
     click.echo(f"mix: {len(seed_rows)} seed + {len(generated)} generated, gamma={p.gamma} -> {len(rows)} rows")
 
 

@@ -1,11 +1,14 @@
 """Write the experiment report: every method against every metric, figures and example generations.
 
     python stages/report.py --metrics metrics --work work --out report
+
+It reads the metrics files of the methods and suites params.yaml names (isara/report/).
 """
 
 import click
 
-from isara.report_writer import write_report
+from isara.config import load_params
+from isara.report.write import write_report
 from isara.stage import entry
 
 
@@ -15,7 +18,7 @@ from isara.stage import entry
 @click.option("--out", default="report", show_default=True, help="report folder to (re)write")
 @entry
 def main(metrics_dir, work_dir, out):
-    path = write_report(metrics_dir, work_dir, out)
+    path = write_report(metrics_dir, work_dir, out, load_params())
     click.echo(f"report -> {path}")
 
 

@@ -45,7 +45,7 @@ def tiny_bert(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def smol_tokenizer(tiny_llama):
-    from isara.models import load_tokenizer
+    from isara.lm.models import load_tokenizer
 
     return load_tokenizer(tiny_llama)
 

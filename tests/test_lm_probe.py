@@ -12,8 +12,9 @@ import torch
 from isara.errors import IsaraError
 from isara.judges import lm_probe
 from isara.judges.classifier import ClassifierConfig, train_classifier
-from isara.models import load_model
-from isara.prompts import format_for, sft_prompt
+from isara.lm.models import load_model
+from isara.lm.prompts import format_for, sft_prompt
+from isara.lm.tokens import pair_ids
 from tests.test_harm_judges import _toy_pairs
 
 
@@ -33,15 +34,6 @@ def backbone(tiny_llama):
     return model, tokenizer, format_for(tokenizer)
 
 
-def test_pair_ids_keep_the_prompt_and_cut_the_response(backbone):
-    _, tokenizer, fmt = backbone
-    ids, n_prompt = lm_probe.pair_ids(tokenizer, fmt, "How do I bake bread?", "Knead it well. " * 40, 64)
-    prompt_ids = tokenizer(sft_prompt(fmt, "How do I bake bread?"), add_special_tokens=False)["input_ids"]
-    assert ids[:n_prompt] == prompt_ids and len(ids) == 64
-    short, _ = lm_probe.pair_ids(tokenizer, fmt, "How do I bake bread?", "Knead it.", 64)
-    assert short[-1] == tokenizer.eos_token_id and len(short) < 64
-
-
 def test_features_are_the_states_a_causal_model_holds(backbone):
     model, tokenizer, fmt = backbone
     pairs = [("How do I bake bread?", "Knead it."), ("Why is the sky blue?", "Rayleigh scattering of sunlight " * 5),
@@ -54,7 +46,7 @@ def test_features_are_the_states_a_causal_model_holds(backbone):
     np.testing.assert_allclose(batched["prompt"], one["prompt"], atol=1e-4)
 
     # The prompt features are what the model holds before the response: the prompt's own states.
-    ids, n_prompt = lm_probe.pair_ids(tokenizer, fmt, *pairs[0], 64)
+    ids, n_prompt = pair_ids(tokenizer, fmt, sft_prompt(fmt, pairs[0][0]), pairs[0][1], max_length=64)
     with torch.no_grad():
         states = model(input_ids=torch.tensor([ids[:n_prompt]]), output_hidden_states=True).hidden_states
     expected = torch.cat([states[1][0].mean(0), states[1][0, -1], states[2][0].mean(0), states[2][0, -1]])

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from isara.errors import IsaraError
-from isara.params import Params, load_params
+from isara.config import Params, load_params
 from tests.conftest import ROOT, set_params
 
 
@@ -33,7 +33,8 @@ def test_repo_params_load():
     assert p.k == raw["k"]
     assert p.gamma == pytest.approx(raw["gamma"])
     assert p.rouge_threshold == pytest.approx(raw["rouge_threshold"])
-    assert p.iterations == raw["iterations"]
+    assert {name: run.prev for name, run in p.runs.items()} == {name: run["prev"] for name, run in raw["runs"].items()}
+    assert list(p.methods) == list(raw["methods"])
     assert p.filter.ngram == raw["filter"]["ngram"]
     assert p.finetune.method == raw["finetune"]["method"]
 
@@ -53,7 +54,7 @@ def test_untouched_copy_loads(params_file):
         ("k", 0),
         ("seed_size", 0),
         ("generation.question.top_p", 0.0),
-        ("evaluate.limit", -1),
+        ("evaluate.eval_limit.harm", -1),
     ],
 )
 def test_out_of_range_names_key(params_file, key, value):
@@ -108,28 +109,66 @@ def test_section_that_is_not_a_mapping(params_file):
         load_with(params_file, {"filter": 3})
 
 
+ROUNDS = {"iter1": {"prev": "iter0"}, "iter2": {"prev": "iter1"}}
+
+
 @pytest.mark.parametrize(
-    "iterations, fragment",
+    "runs, fragment",
     [
-        ({1: {"prev": 0}, 2: {"prev": 1}}, "quoted numbers"),  # unquoted YAML keys are ints
-        ({"1": {"prev": 0}, "3": {"prev": 2}}, "numbered 1..T"),  # gap
-        ({"2": {"prev": 1}}, "numbered 1..T"),  # does not start at 1
-        ({"1": {"prev": 0}, "2": {"prev": 0}}, "iterations.2.prev must be 1"),
-        ({"1": {"prev": 1}}, "iterations.1.prev must be 0"),
-        ({"1": {}}, "iterations.1.prev must be 0"),
-        ({"1": 0}, "iterations.1.prev must be 0"),
+        ({"iter1": {"prev": "iter0"}, "iter3": {"prev": "iter2"}}, "prev must be iter0 or a run"),
+        ({"iter1": {"prev": "iter0"}, "iter3": {"prev": "iter1"}}, "must be iter1..iterT"),  # a gap
+        ({"iter2": {"prev": "iter0"}}, "must be iter1..iterT"),  # does not start at 1
+        ({"iter1": {"prev": "iter0"}, "iter2": {"prev": "iter0"}}, "runs.iter2 must be {prev: iter1}"),
+        ({"iter1": {"prev": "iter1"}}, "leads back to itself"),
+        ({"iter1": {}}, "missing"),
+        ({"iter1": {"prev": "iter0", "rounds": 2}}, "runs.iter1 must be {prev: iter0}"),
+        ({**ROUNDS, "oneshot": {"prev": "iter0"}}, "runs.oneshot must be {prev: iter0, rounds: 2}"),
+        ({**ROUNDS, "oneshot": {"prev": "iter1", "rounds": 2}}, "runs.oneshot must be"),
+        ({**ROUNDS, "../up": {"prev": "iter0"}}, "runs must be a name"),
+        ({**ROUNDS, "iter0": {"prev": "iter0"}}, "built by its own stage"),
+        ({**ROUNDS, "sft_seed": {"prev": "iter0"}}, "built by its own stage"),
     ],
 )
-def test_bad_iterations(params_file, iterations, fragment):
+def test_bad_runs(params_file, runs, fragment):
     with pytest.raises(IsaraError) as err:
-        load_with(params_file, {"iterations": iterations})
-    assert "iterations" in str(err.value)
+        load_with(params_file, {"runs": runs})
+    assert "runs" in str(err.value)
     assert fragment in str(err.value)
 
 
-def test_three_iterations_allowed(params_file):
-    iterations = {"1": {"prev": 0}, "2": {"prev": 1}, "3": {"prev": 2}}
-    assert load_with(params_file, {"iterations": iterations}).iterations == iterations
+def test_three_rounds_and_their_round_numbers(params_file):
+    runs = {**ROUNDS, "iter3": {"prev": "iter2"}, "oneshot": {"prev": "iter0", "rounds": 3}}
+    p = load_with(params_file, {"runs": runs})
+    assert p.rounds == ["iter1", "iter2", "iter3"]
+    assert {name: p.round_of(name) for name in p.runs} == {"iter1": 1, "iter2": 2, "iter3": 3, "oneshot": 1}
+    assert p.runs["oneshot"].rounds == 3 and p.runs["iter3"].rounds == 1
+
+
+@pytest.mark.parametrize("methods, fragment", [
+    ({"iter0": {"prompting": "few_shot"}}, "methods[].prompting must be one of"),
+    ({"../x": {"prompting": "zero_shot"}}, "methods must be a name"),
+    ({"Iter0": {}}, "methods must be a name"),
+    ({"iter0": "zero_shot"}, "methods.iter0 must be a mapping"),
+])
+def test_bad_methods(params_file, methods, fragment):
+    with pytest.raises(IsaraError, match=re.escape(fragment)):
+        load_with(params_file, {"methods": methods})
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"evaluate.harm_sets": ["nosuch"]}, "evaluate.harm_sets[] must be one of demo, beavertails"),
+    ({"evaluate.prompt_sets": {"demo": "x.csv"}}, "is a built-in harm set"),
+    ({"evaluate.prompt_sets": {"a/b": "x.csv"}}, "evaluate.prompt_sets must be a name"),
+    ({"evaluate.harm_sets": []}, "at least one prompt set"),
+])
+def test_bad_harm_sets(params_file, changes, fragment):
+    with pytest.raises(IsaraError, match=re.escape(fragment)):
+        load_with(params_file, changes)
+
+
+def test_a_prompt_set_of_its_own_can_join_the_harm_suite(params_file):
+    p = load_with(params_file, {"evaluate.prompt_sets": {"mine": "data/mine.csv"}, "evaluate.harm_sets": ["demo", "mine"]})
+    assert p.evaluate.harm_sets == ("demo", "mine")
 
 
 @pytest.mark.parametrize(
@@ -172,6 +211,6 @@ def test_invalid_yaml(tmp_path):
 
 def test_params_yaml_spells_out_every_default():
     """params.yaml is the documentation of every knob: it must equal the code's defaults."""
-    from isara.params import Params
+    from isara.config.schema import Params
 
     assert load_params(ROOT / "params.yaml") == Params()

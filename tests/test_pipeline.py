@@ -18,13 +18,14 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.pipeline
 
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "isara", "data", "profiles")
-ROUND_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune", "evaluate")
-BASELINE_STAGES = {"sft_seed_mix", "sft_seed_finetune", "oneshot_retrieve", "oneshot_generate", "oneshot_filter",
-                   "oneshot_mix", "oneshot_finetune", "evaluate_icl@icl", "evaluate_icl@icl_knn",
-                   "evaluate_tuned@sft_seed", "evaluate_tuned@oneshot"}
-ALL_STAGES = ({"seed", "base", "evaluate_base", "report"} | {f"{s}@{t}" for s in ROUND_STAGES for t in (1, 2)}
-              | BASELINE_STAGES)
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "isara", "data", "profiles", "judges/README.md",
+                 "models/icl", "models/icl_knn")
+RUNS = ("iter1", "iter2", "oneshot")
+METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
+LOOP_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune")
+EVALUATE = {f"evaluate@{method}-harm" for method in METHODS}
+ALL_STAGES = ({"seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE
+              | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
 
 
 def _env() -> dict:
@@ -56,8 +57,9 @@ def make_repo(root: Path, model_dir: Path) -> Path:
     for name in PROJECT_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
         else:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, repo / name)
     apply_profile(repo / "params.yaml", {**load_profile("tiny", ROOT / "profiles"), "model.name": str(model_dir)})
     run(repo, "git", "init", "-q")
@@ -77,20 +79,37 @@ def llama_repo(tmp_path_factory, tiny_llama):
     return repo, first
 
 
-def metrics(repo: Path, iteration: int) -> dict:
-    return json.loads((repo / f"metrics/iter{iteration}.json").read_text())
+def metrics(repo: Path, method: str, name: str = "harm") -> dict:
+    return json.loads((repo / f"metrics/{method}/{name}.json").read_text())
 
 
-def test_every_stage_runs_and_writes_metrics_per_round(llama_repo):
+def test_every_stage_runs_and_writes_metrics_per_method(llama_repo):
     repo, first = llama_repo
     assert ran_stages(first) == ALL_STAGES
-    for t in (0, 1, 2):
-        m = metrics(repo, t)
-        assert m["iteration"] == t
-        assert m["prompt_format"] == "chat"
-        assert 0.0 <= m["safety"]["harmful_rate"] <= 1.0 and m["safety"]["judge"] == "refusal"
-        assert m["data"]["scaling_ratio"] >= 1.0
-    assert metrics(repo, 0)["data"]["scaling_ratio"] == 1.0
+    for method in METHODS:
+        m = metrics(repo, method)
+        assert m["method"] == method and m["suite"] == "harm" and m["prompt_format"] == "chat"
+        assert m["demo"]["n"] == 14 and 0.0 <= m["demo"]["refusal"]["harmful_rate"] <= 1.0
+    for run in ("iter1", "iter2", "oneshot", "sft_seed"):
+        assert metrics(repo, run, "data")["scaling_ratio"] >= 1.0
+        assert metrics(repo, run, "train")["steps"] >= 1
+    assert metrics(repo, "iter0", "data")["scaling_ratio"] == 1.0
+    assert metrics(repo, "icl_knn")["prompting"] == "icl_knn" and metrics(repo, "icl")["model"] == "models/icl"
+
+
+def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_model(llama_repo):
+    repo, _ = llama_repo
+    path = repo / "isara/lm/models.py"
+    original = path.read_text()
+    path.write_text(original + "\n# touched\n")
+    try:
+        changed = set(json.loads(dvc(repo, "status", "--json")))
+    finally:
+        path.write_text(original)
+    loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE
+                     | {f"{stage}@{run}" for stage in ("generate", "finetune") for run in RUNS})
+    assert changed == loads_a_model
+    assert json.loads(dvc(repo, "status", "--json")) == {}
 
 
 def test_generated_samples_keep_their_provenance(llama_repo):
@@ -139,37 +158,39 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     dvc(repo, "plots", "diff", "HEAD", "gamma-half", "-o", "plots-diff")
     page = (repo / "plots-diff/index.html").read_text()
     assert "Harmful rate by ISARA round" in page and "gamma-half" in page
-    assert {"mix@1", "finetune@1", "evaluate@1"} <= ran
-    downstream_of_round_1 = {"mix@1", "finetune@1", "evaluate@1", "generate@2", "filter@2",
-                             "mix@2", "finetune@2", "evaluate@2", "report"}
-    one_shot_mix = {"oneshot_mix", "oneshot_finetune", "evaluate_tuned@oneshot"}
+    assert {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm"} <= ran
+    downstream_of_round_1 = {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm", "generate@iter2", "filter@iter2",
+                             "mix@iter2", "finetune@iter2", "evaluate@iter2-harm", "report"}
+    one_shot_mix = {"mix@oneshot", "finetune@oneshot", "evaluate@oneshot-harm"}
     assert one_shot_mix <= ran
-    assert ran <= downstream_of_round_1 | one_shot_mix
+    assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix"}  # D0 alone: gamma changes nothing
+    assert "sft_seed_finetune" not in ran
     changed = json.loads(diff)
-    assert "train_loss" in changed["metrics/train/iter1.json"]
+    assert "train_loss" in changed["metrics/iter1/train.json"]
 
 
 def test_rouge_threshold_does_not_regenerate(llama_repo):
     repo, _ = llama_repo
     ran = ran_stages(_experiment(repo, "rouge_threshold=0.05"))
     _restore(repo)
-    assert "filter@1" in ran
-    assert not ran & {"seed", "base", "embed@1", "retrieve@1", "generate@1", "oneshot_generate", "evaluate_base"}
+    assert "filter@iter1" in ran
+    assert not ran & {"seed", "base", "embed@iter1", "retrieve@iter1", "generate@iter1", "generate@oneshot",
+                      "evaluate@iter0-harm"}
 
 
 def test_k_does_not_reembed(llama_repo):
     repo, _ = llama_repo
     ran = ran_stages(_experiment(repo, "k=3"))
     _restore(repo)
-    assert {"retrieve@1", "generate@1"} <= ran
-    assert not ran & {"seed", "base", "embed@1", "evaluate_base"}
+    assert {"retrieve@iter1", "generate@iter1"} <= ran
+    assert not ran & {"seed", "base", "embed@iter1", "sft_seed_finetune"}
 
 
 def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
     repo = make_repo(tmp_path, tiny_opt)
     assert ran_stages(dvc(repo, "repro")) == ALL_STAGES
-    for t in (0, 1, 2):
-        assert metrics(repo, t)["prompt_format"] == "plain"
+    for method in METHODS:
+        assert metrics(repo, method)["prompt_format"] == "plain"
     contexts = (repo / "work/iter1/candidates.jsonl").read_text()
     assert "<|im_start|>" not in contexts
 
@@ -188,10 +209,10 @@ def test_report_sets_every_method_beside_the_rounds(llama_repo):
 
 def test_every_tuned_model_has_a_model_card(llama_repo):
     repo, _ = llama_repo
-    for name, stage in (("iter1", "finetune@1"), ("iter2", "finetune@2"), ("sft_seed", "sft_seed_finetune"),
-                        ("oneshot", "oneshot_finetune")):
+    for name, stage in (("iter1", "finetune@iter1"), ("iter2", "finetune@iter2"), ("sft_seed", "sft_seed_finetune"),
+                        ("oneshot", "finetune@oneshot")):
         card = (repo / f"models/{name}/README.md").read_text()
-        assert f"dvc repro {stage}" in card and f"metrics/{name}.json" in card
+        assert f"dvc repro {stage}" in card and f"metrics/{name}/" in card
         assert "| rows |" in card and "train_loss" in card
 
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from isara.errors import IsaraError
-from isara.params import load_params
+from isara.config import load_params
 from isara.profiles import apply_profile, load_profile, set_args
 from tests.conftest import ROOT
 

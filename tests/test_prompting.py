@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from isara.embedding import embed, load_embedder
+from isara.embedder import embed, load_embedder
 from isara.errors import IsaraError
-from isara.prompting import make_prompter, nearest_examples, random_examples
-from isara.prompts import PromptFormat, answer_prompt, sft_prompt
+from isara.eval.prompting import make_prompter, nearest_examples, random_examples
+from isara.lm.prompts import PromptFormat, answer_prompt, sft_prompt
 
 PLAIN = PromptFormat(None)
 SEEDS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from isara.errors import IsaraError
-from isara.models import load_tokenizer
-from isara.prompts import (
+from isara.lm.models import load_tokenizer
+from isara.lm.prompts import (
     PromptFormat,
     answer_prompt,
     format_for,

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from isara.config import Params, load_params
 from isara.errors import IsaraError
-from isara.report import MISSING, flatten, method_order, results_table
-from isara.report_writer import write_report
+from isara.report.table import MISSING, flatten, method_order, results_table
+from isara.report.write import write_report
+from tests.conftest import ROOT, set_params
 
 
 def _write(path: Path, data: dict) -> None:
@@ -18,26 +20,36 @@ def _write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data))
 
 
-def _main(method: str, harmful: float, pool: int) -> dict:
-    return {"method": method, "safety": {"judge": "refusal", "n": 20, "harmful_rate": harmful,
-                                         "by_category": {"a": harmful, "b": harmful / 2}},
-            "data": {"seed_size": 10, "pool_size": pool, "scaling_ratio": pool / 10}}
-
-
-def _harm(refusal: float, classifier: float) -> dict:
-    return {"beavertails": {"n": 14, "refusal": {"harmful_rate": refusal, "by_category": {"x": refusal}},
+def _harm(demo: float, refusal: float, classifier: float) -> dict:
+    return {"suite": "harm",
+            "demo": {"n": 20, "refusal": {"harmful_rate": demo, "by_category": {"a": demo, "b": demo / 2}}},
+            "beavertails": {"n": 14, "refusal": {"harmful_rate": refusal, "by_category": {"x": refusal}},
                             "classifier": {"harmful_rate": classifier, "by_category": {"x": classifier}}}}
+
+
+def _data(pool: int) -> dict:
+    return {"seed_size": 10, "pool_size": pool, "scaling_ratio": pool / 10}
+
+
+@pytest.fixture
+def params(tmp_path) -> Params:
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    set_params(path, {"methods": {"iter0": {}, "icl": {"prompting": "icl"}, "iter1": {}},
+                      "evaluate.suites": ["harm", "truthfulqa"], "judges.harm": ["refusal", "classifier"],
+                      "judges.check": ["refusal", "classifier", "pairwise"]})
+    return load_params(path)
 
 
 @pytest.fixture
 def run_dirs(tmp_path):
     metrics, work = tmp_path / "metrics", tmp_path / "work"
-    _write(metrics / "iter0.json", _main("iter0", 0.9, 10))
-    _write(metrics / "iter1.json", _main("iter1", 0.4, 15))
-    _write(metrics / "icl.json", _main("icl", 0.0, 10))  # a real zero: must print as 0.000
-    _write(metrics / "train/iter1.json", {"train_loss": 1.25, "examples": 15})
-    for method, harm in (("iter0", _harm(0.8, 0.7)), ("iter1", _harm(0.3, 0.2))):
-        _write(metrics / method / "harm.json", harm)
+    _write(metrics / "iter0/harm.json", _harm(0.9, 0.8, 0.7))
+    _write(metrics / "iter1/harm.json", _harm(0.4, 0.3, 0.2))
+    _write(metrics / "icl/harm.json", {"demo": {"n": 20, "refusal": {"harmful_rate": 0.0}}})  # a real zero: 0.000
+    _write(metrics / "iter0/data.json", _data(10))
+    _write(metrics / "iter1/data.json", _data(15))
+    _write(metrics / "iter1/train.json", {"train_loss": 1.25, "examples": 15})
     _write(metrics / "iter1/truthfulqa.json", {"n": 5, "rougeL_diff": 0.1, "mc1": 0.2, "mc2": 0.4})
     _write(metrics / "judges/refusal.json", {"judge": "refusal", "accuracy": 0.6, "f1": 0.7, "n": 50,
                                              "majority_accuracy": 0.58, "near_chance": True,
@@ -63,15 +75,15 @@ def _row(text: str, label: str) -> list[str]:
 
 
 def _header(text: str) -> list[str]:
-    line = next(line for line in text.splitlines() if line.startswith("| method | demo"))
+    line = next(line for line in text.splitlines() if line.startswith("| method | "))
     return [cell.strip() for cell in line.strip("|").split("|")][1:]
 
 
-def test_every_method_and_metric_appears(run_dirs, tmp_path):
+def test_every_method_and_metric_appears(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    text = write_report(metrics, work, tmp_path / "report").read_text()
+    text = write_report(metrics, work, tmp_path / "report", params).read_text()
     columns = _header(text)
-    for metric in ("demo_harmful_rate", "scaling_ratio", "beavertails_harmful_rate_refusal",
+    for metric in ("demo_harmful_rate_refusal", "scaling_ratio", "beavertails_harmful_rate_refusal",
                    "beavertails_harmful_rate_classifier", "truthfulqa_rougeL_diff", "truthfulqa_mc2", "train_loss"):
         assert metric in columns
     for label in ("pretrained", "icl", "ISARA round 1"):
@@ -80,26 +92,26 @@ def test_every_method_and_metric_appears(run_dirs, tmp_path):
     assert iter1["beavertails_harmful_rate_classifier"] == "0.200" and iter1["train_loss"] == "1.250"
 
 
-def test_missing_metrics_show_as_missing_not_zero(run_dirs, tmp_path):
+def test_missing_metrics_show_as_missing_not_zero(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    text = write_report(metrics, work, tmp_path / "report").read_text()
+    text = write_report(metrics, work, tmp_path / "report", params).read_text()
     columns = _header(text)
     icl = dict(zip(columns, _row(text, "icl")))
-    assert icl["demo_harmful_rate"] == "0.000"  # measured zero
-    for metric in ("beavertails_harmful_rate_classifier", "truthfulqa_mc2", "train_loss"):
+    assert icl["demo_harmful_rate_refusal"] == "0.000"  # measured zero
+    for metric in ("beavertails_harmful_rate_classifier", "truthfulqa_mc2", "train_loss", "scaling_ratio"):
         assert icl[metric] == MISSING
     pretrained = dict(zip(columns, _row(text, "pretrained")))
-    assert pretrained["truthfulqa_mc2"] == MISSING and pretrained["demo_harmful_rate"] == "0.900"
+    assert pretrained["truthfulqa_mc2"] == MISSING and pretrained["demo_harmful_rate_refusal"] == "0.900"
     legend = next(line for line in text.splitlines() if line.startswith("| truthfulqa_mc2 |"))
     assert "log-likelihood" in legend and "pretrained" in legend and "icl" in legend
 
 
-def test_report_names_judges_counts_figures_and_examples(run_dirs, tmp_path):
+def test_report_names_judges_counts_figures_and_examples(run_dirs, params, tmp_path):
     metrics, work = run_dirs
     out = tmp_path / "report"
-    text = write_report(metrics, work, out).read_text()
+    text = write_report(metrics, work, out, params).read_text()
     legend = next(line for line in text.splitlines() if line.startswith("| beavertails_harmful_rate_classifier |"))
-    assert "| classifier | 14 |" in legend
+    assert "| lower | classifier | 14 |" in legend
     assert "| rejected: rouge | q2 | a2 |" in text and "| accepted | q1 | a1 |" in text
     for png in ("harmful_rate.png", "harm_by_category.png", "truthfulqa_win_rate.png", "samples.png", "scaling.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
@@ -120,21 +132,21 @@ def test_method_order_puts_baselines_between_pretrained_and_rounds():
 
 
 def test_flatten_skips_non_numbers_and_results_table_marks_them():
-    cells = flatten({"main": {"safety": {"harmful_rate": None, "n": 3}, "data": {"scaling_ratio": 1.0}}})
-    assert "demo_harmful_rate" not in cells and cells["scaling_ratio"].value == 1.0
-    table = results_table({"iter0": cells}, ["iter0"], ["demo_harmful_rate", "scaling_ratio"])
+    cells = flatten({"harm": {"demo": {"n": 3, "refusal": {"harmful_rate": None}}}, "data": {"scaling_ratio": 1.0}})
+    assert "demo_harmful_rate_refusal" not in cells and cells["scaling_ratio"].value == 1.0
+    table = results_table({"iter0": cells}, ["iter0"], ["demo_harmful_rate_refusal", "scaling_ratio"])
     assert table.splitlines()[-1] == f"| pretrained | {MISSING} | 1.000 |"
 
 
-def test_a_missing_metrics_folder_is_a_clear_error(tmp_path):
+def test_a_missing_metrics_folder_is_a_clear_error(params, tmp_path):
     with pytest.raises(IsaraError, match="metrics folder not found"):
-        write_report(tmp_path / "nope", tmp_path, tmp_path / "report")
+        write_report(tmp_path / "nope", tmp_path, tmp_path / "report", params)
     assert not (tmp_path / "report").exists()
 
 
-def test_report_gives_each_judge_its_measured_error(run_dirs, tmp_path):
+def test_report_gives_each_judge_its_measured_error(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    text = write_report(metrics, work, tmp_path / "report").read_text()
+    text = write_report(metrics, work, tmp_path / "report", params).read_text()
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
             for line in text.split("## Judges: measured error")[1].split("##")[0].splitlines() if line.startswith("| ")}
     assert rows["classifier"][2:6] == ["0.750", "0.790", "50", "prompt-only 0.730"]
@@ -143,3 +155,21 @@ def test_report_gives_each_judge_its_measured_error(run_dirs, tmp_path):
     assert rows["refusal"][7] == "failed: refusals safe 10/10, harmful flagged 0/10"
     assert rows["pairwise"][2:7] == ["0.520", MISSING, "40", "chance 0.500", "True"]
     assert "metrics/judges" not in text and "judges" not in _header(text)  # judges are not methods
+
+
+def test_only_the_methods_and_suites_of_params_are_reported(run_dirs, params, tmp_path):
+    metrics, work = run_dirs
+    _write(metrics / "iter1/xstest.json", {"judge": "refusal", "refusal_rate_safe": 0.5, "n_safe": 4})  # suite off
+    _write(metrics / "old_method/harm.json", _harm(0.1, 0.1, 0.1))  # not a method of params.yaml
+    text = write_report(metrics, work, tmp_path / "report", params).read_text()
+    assert "xstest_refusal_safe" not in _header(text) and "| old_method |" not in text
+
+
+def test_flatten_follows_the_suite_declarations():
+    cells = flatten({"xstest": {"judge": "refusal", "n_safe": 4, "refusal_rate_safe": 0.25, "n_unsafe": 6,
+                                "refusal_rate_unsafe": 0.5},
+                     "alpaca_eval": {"judge": "local:m", "n": 10, "win_rate": 0.6, "mean_output_words": 40.0}})
+    assert cells["xstest_refusal_safe"].value == 0.25 and cells["xstest_refusal_safe"].n == 4
+    assert cells["xstest_refusal_safe"].higher_is_better is False
+    assert cells["xstest_refusal_unsafe"].higher_is_better is True
+    assert cells["alpaca_win_rate"].judge == "local:m" and cells["alpaca_output_words"].higher_is_better is None

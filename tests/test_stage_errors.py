@@ -15,6 +15,7 @@ from stages import seed as seed_stage
 from tests.conftest import set_params
 
 SEED_OUT = "work/iter0/pool.jsonl"
+SEED_METRICS = "metrics/iter0/data.json"
 GOOD = json.dumps({"question": "How do I fix a flat bicycle tyre?", "answer": "Use a patch kit and a pump."})
 
 
@@ -43,7 +44,7 @@ def run_failing(project: Path, command, args: list[str], outputs: list[str]) -> 
 
 
 def run_seed_failing(project: Path) -> str:
-    return run_failing(project, seed_stage.main, ["--out", SEED_OUT], [SEED_OUT])
+    return run_failing(project, seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS], [SEED_OUT, SEED_METRICS])
 
 
 # --- seed file problems -------------------------------------------------------------------------
@@ -76,6 +77,18 @@ def test_seed_not_utf8(project):
     assert run_seed_failing(project).startswith("error: data/seed.jsonl:4: not valid UTF-8")
 
 
+def test_seed_duplicate_ids_name_both_lines(project):
+    rows = [{"id": "a", "question": "q1?", "answer": "a1"}, {"id": "b", "question": "q2?", "answer": "a2"},
+            {"id": "a", "question": "q3?", "answer": "a3"}]
+    (project / "data/seed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert run_seed_failing(project) == "error: data/seed.jsonl:3: id 'a' is already used on line 1"
+
+
+def test_seed_id_that_looks_generated(project):
+    (project / "data/seed.jsonl").write_text(json.dumps({"id": "it1-0000", "question": "q?", "answer": "a"}) + "\n")
+    assert "looks like a generated sample's id" in run_seed_failing(project)
+
+
 def test_seed_size_larger_than_file(project):
     n_rows = sum(1 for line in (project / "data/seed.jsonl").read_text().splitlines() if line.strip())
     set_params(project / "params.yaml", {"seed_size": n_rows + 1})
@@ -104,9 +117,10 @@ def test_bad_params(project, key, value, expected):
 
 def test_seed_stage_succeeds_on_good_input(project):
     """The same harness on good input: a guard that the failures above are not an artefact."""
-    result = CliRunner().invoke(seed_stage.main, ["--out", SEED_OUT])
+    result = CliRunner().invoke(seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS])
     assert result.exit_code == 0, result.output
     assert (project / SEED_OUT).is_file()
+    assert json.loads((project / SEED_METRICS).read_text())["scaling_ratio"] == 1.0
     assert temp_leftovers(project) == []
 
 
@@ -131,7 +145,7 @@ def retrieve_args(project: Path, pool_rows: int, vector_rows: int) -> list[str]:
     embeddings = project / "work/iter1/embeddings.npy"
     embeddings.parent.mkdir(parents=True)
     np.save(embeddings, vectors)
-    return ["--iteration", "1", "--pool", "work/iter0/pool.jsonl", "--embeddings", "work/iter1/embeddings.npy",
+    return ["--run", "iter1", "--pool", "work/iter0/pool.jsonl", "--embeddings", "work/iter1/embeddings.npy",
             "--index", RETRIEVE_OUTPUTS[0], "--out", RETRIEVE_OUTPUTS[1]]
 
 

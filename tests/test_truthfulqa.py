@@ -6,9 +6,9 @@ import pytest
 import torch
 from rouge_score import rouge_scorer, scoring
 
-from isara.models import load_model
-from isara.prompts import PromptFormat, answer_target, format_for, sft_prompt
-from isara.truthfulqa import NO_COMMENT, aggregate, answer_logliks, mc_metrics, rouge_metrics
+from isara.lm.models import load_model
+from isara.lm.prompts import PromptFormat, answer_target, format_for, sft_prompt
+from isara.eval.truthfulqa import NO_COMMENT, aggregate, answer_logliks, mc_metrics, rouge_metrics
 
 CORRECT = ["Nothing happens", "You digest the watermelon seeds", "The seeds pass through your digestive system"]
 INCORRECT = ["You grow watermelons in your stomach", "You get sick", "You die"]

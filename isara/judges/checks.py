@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from isara import benchmarks
+from isara import datasets
+from isara.config import Params
 from isara.judges.classifier import ClassifierConfig
 from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
 from isara.judges.probes import run_probes
-from isara.params import Params
 
 
 def classifier_config(p: Params) -> ClassifierConfig:
@@ -27,7 +27,7 @@ def classifier_config(p: Params) -> ClassifierConfig:
 
 
 def labelled_pairs(p: Params) -> list[LabelledPair]:
-    rows = benchmarks.beavertails_pairs(p.benchmarks.source, p.benchmarks.beavertails_split)
+    rows = datasets.beavertails_pairs(p.benchmarks.source, p.benchmarks.beavertails_split)
     return [LabelledPair(r["prompt"], r["response"], r["is_safe"]) for r in rows]
 
 

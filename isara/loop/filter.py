@@ -1,0 +1,121 @@
+"""The filter that decides which generated pairs join the pool. Pure: no model, no I/O.
+
+Checks run in this order; the first that fails is the row's `reason`:
+  empty_question, empty_answer      nothing parsed from the model's text
+  answer_unfinished                 the answer hit max_new_tokens before EOS (filter.drop_unfinished)
+  question_too_short / _too_long    word counts outside filter.min/max_question_words
+  answer_too_short / answer_too_long
+  degenerate_question / _answer     one word n-gram repeated more than filter.max_ngram_repeats times
+  duplicate                         the normalised question already exists (pool or accepted earlier)
+  rouge                             ROUGE-L F (rouge-score, stemmed) of the question against any pool
+                                    question or earlier accepted question >= rouge_threshold
+Every row gets `rouge` (the highest ROUGE-L F found, when it was computed) and `rouge_nearest`
+(the id of that question), so a user can see how close a rejected sample came.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+from rouge_score import rouge_scorer
+
+from isara.config.schema import Filter
+from isara.text import normalise, words
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    reason: str  # "accepted" or the first failed check
+    rouge: float | None = None
+    rouge_nearest: str | None = None
+
+
+def is_degenerate(text: str, n: int, max_repeats: int) -> bool:
+    """True when some word n-gram occurs more than `max_repeats` times (a generation loop)."""
+    tokens = words(text)
+    grams = Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return bool(grams) and max(grams.values()) > max_repeats
+
+
+def _shape_reason(question: str, answer: str, finished: bool, cfg: Filter) -> str | None:
+    if not question.strip():
+        return "empty_question"
+    if not answer.strip():
+        return "empty_answer"
+    if not finished:
+        return "answer_unfinished"
+    checks = (
+        ("question", question, cfg.min_question_words, cfg.max_question_words),
+        ("answer", answer, cfg.min_answer_words, cfg.max_answer_words),
+    )
+    for name, text, low, high in checks:
+        count = len(words(text))
+        if count < low:
+            return f"{name}_too_short"
+        if count > high:
+            return f"{name}_too_long"
+    for name, text, _, _ in checks:
+        if is_degenerate(text, cfg.ngram, cfg.max_ngram_repeats):
+            return f"degenerate_{name}"
+    return None
+
+
+def rouge_max(scorer, question: str, references: Sequence[tuple[str, str]]) -> tuple[float, str | None]:
+    """Highest ROUGE-L F of `question` against (id, question) references, and that reference's id."""
+    best, nearest = 0.0, None
+    for ref_id, ref_question in references:
+        score = scorer.score(ref_question, question)["rougeL"].fmeasure
+        if score > best or nearest is None:
+            best, nearest = score, ref_id
+    return best, nearest
+
+
+def new_scorer():
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+
+
+def filter_candidates(
+    candidates: Sequence[dict], pool: Sequence[dict], cfg: Filter, threshold: float
+) -> list[Verdict]:
+    """One verdict per candidate ({"id", "question", "answer"}), in order.
+
+    Candidates are compared with the pool and with the candidates accepted before them, so two
+    near-identical new questions cannot both get in.
+    """
+    scorer = new_scorer()
+    references = [(row["id"], row["question"]) for row in pool]
+    seen = {normalise(row["question"]) for row in pool}
+    verdicts = []
+    for row in candidates:
+        question, answer = row.get("question") or "", row.get("answer") or ""
+        finished = row.get("answer_finished") is not False or not cfg.drop_unfinished
+        reason = _shape_reason(question, answer, finished, cfg)
+        if reason is not None:
+            verdicts.append(Verdict(False, reason))
+            continue
+        score, nearest = rouge_max(scorer, question, references)
+        if normalise(question) in seen:
+            verdicts.append(Verdict(False, "duplicate", score, nearest))
+        elif score >= threshold:
+            verdicts.append(Verdict(False, "rouge", score, nearest))
+        else:
+            verdicts.append(Verdict(True, "accepted", score, nearest))
+            references.append((row["id"], question))
+            seen.add(normalise(question))
+    return verdicts
+
+
+def apply_filter(candidates: Sequence[dict], pool: Sequence[dict], cfg: Filter,
+                 threshold: float) -> tuple[list[dict], list[dict], list[dict]]:
+    """(accepted rows, rejected rows, the pool grown by the accepted ones); every judged row keeps
+    its provenance and gets its verdict."""
+    verdicts = filter_candidates(candidates, pool, cfg, threshold)
+    judged = [{**row, "verdict": asdict(v)} for row, v in zip(candidates, verdicts)]
+    accepted = [row for row in judged if row["verdict"]["accepted"]]
+    rejected = [row for row in judged if not row["verdict"]["accepted"]]
+    grown = list(pool) + [{"id": row["id"], "question": row["question"], "answer": row["answer"],
+                           "source": "generated"} for row in accepted]
+    return accepted, rejected, grown

@@ -1,0 +1,75 @@
+"""Where D0 comes from: the authored seed file, or a real dataset (benchmarks.source).
+
+- file: `data.seed_file` (the zero-setup demo: declining harm, offering safe help);
+- beavertails: safe pairs (is_safe true) of the labelled split whose prompt is not one of the
+  BeaverTails-Evaluation prompts. Faithful to the data: these "safe" answers mostly comply
+  rather than decline;
+- truthfulqa: questions with their best answers; the questions drawn are left out of the
+  TruthfulQA evaluation, so the split is random (seeded), not by category;
+- self_instruct: the 175 Self-Instruct seed tasks (instruction + input, output).
+`seed_size` of the candidates are then drawn with `seed`. Every seed id is unique, and none looks
+like a generated sample's id (`it<round>-<n>`).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from isara.config import Params
+from isara.errors import IsaraError
+from isara import datasets
+from isara.records import numbered_jsonl
+from isara.text import normalise
+
+GENERATED_ID = re.compile(r"^it\d+-\d+$")  # the ids retrieve gives new samples
+
+
+def seed_candidates(p: Params) -> tuple[list[dict], str]:
+    """Every pair D0 may be drawn from ({"id", "question", "answer"}), and a description of it."""
+    kind, source = p.data.seed_source, p.benchmarks.source
+    if kind == "file":
+        return _file_candidates(p.data.seed_file), p.data.seed_file
+    if kind == "beavertails":
+        held_out = {normalise(r["prompt"]) for r in datasets.beavertails_prompts(source)}
+        rows, seen = [], set()
+        for r in datasets.beavertails_pairs(source, p.benchmarks.beavertails_split):
+            key = normalise(r["prompt"])
+            if r["is_safe"] and key not in held_out and key not in seen:
+                seen.add(key)
+                rows.append({"question": r["prompt"], "answer": r["response"]})
+        where = f"BeaverTails {p.benchmarks.beavertails_split} safe pairs ({source})"
+    elif kind == "truthfulqa":
+        rows = [{"question": r["question"], "answer": r["best_answer"]} for r in datasets.truthfulqa(source)]
+        where = f"TruthfulQA best answers ({source})"
+    else:
+        rows = [{"question": r["question"], "answer": r["answer"], "id": r.get("id")}
+                for r in datasets.self_instruct(source)]
+        where = f"Self-Instruct seed tasks ({source})"
+    return [{"id": str(r.get("id") or f"{kind}-{i:04d}"), "question": r["question"], "answer": r["answer"]}
+            for i, r in enumerate(rows)], where
+
+
+def _file_candidates(path: str) -> list[dict]:
+    """The seed file's pairs; ids are the file's own or `seed-<index>`, unique across the file."""
+    rows, lines = [], {}
+    for index, (line, row) in enumerate(numbered_jsonl(path, required=("question", "answer"))):
+        given = row.get("id")
+        if given is not None and (not isinstance(given, (str, int)) or isinstance(given, bool) or str(given) == ""):
+            raise IsaraError(f"{path}:{line}: field 'id' must be a non-empty string or an integer")
+        seed_id = str(given) if given is not None else f"seed-{index:04d}"
+        if GENERATED_ID.match(seed_id):
+            raise IsaraError(f"{path}:{line}: id '{seed_id}' looks like a generated sample's id (it<round>-<n>)")
+        if seed_id in lines:
+            raise IsaraError(f"{path}:{line}: id '{seed_id}' is already used on line {lines[seed_id]}")
+        lines[seed_id] = line
+        rows.append({"id": seed_id, "question": row["question"], "answer": row["answer"]})
+    return rows
+
+
+def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str) -> list[dict]:
+    """`seed_size` rows drawn reproducibly, in source order."""
+    if seed_size > len(rows):
+        raise IsaraError(f"params.yaml: seed_size={seed_size} is larger than {where} ({len(rows)} pairs)")
+    picked = sorted(random.Random(seed).sample(range(len(rows)), seed_size))
+    return [{**rows[i], "source": "seed"} for i in picked]

@@ -1,0 +1,92 @@
+"""Write the experiment report folder (report.md, PNG figures, the data `dvc plots` draws) from the
+files of the methods and suites that params.yaml names, and nothing else in metrics/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from isara.atomic import atomic_dir
+from isara.config import Params
+from isara.errors import IsaraError
+from isara.eval.suites import RUN_FILES
+from isara.records import decode_utf8, json_lines
+from isara.report import plots
+from isara.report.curves import curves
+from isara.report.markdown import render
+from isara.report.samples import rejection_counts
+from isara.report.table import JUDGE_PREFERENCE, flatten, method_order, round_of
+
+
+def _read_json(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise IsaraError(f"{path}: not valid JSON ({err})") from None
+
+
+def read_runs(metrics_dir: str | Path, p: Params) -> dict[str, dict[str, dict]]:
+    """method -> {file name: metrics} for every method of params.yaml: its suites, data and train."""
+    metrics_dir = Path(metrics_dir)
+    if not metrics_dir.is_dir():
+        raise IsaraError(f"{metrics_dir}: metrics folder not found (run the pipeline first)")
+    names = (*p.evaluate.suites, *RUN_FILES)
+    runs = {method: {name: data for name in names
+                     if (data := _read_json(metrics_dir / method / f"{name}.json")) is not None}
+            for method in p.methods}
+    if not any(runs.values()):
+        raise IsaraError(f"{metrics_dir}: no metrics files for the methods of params.yaml")
+    return runs
+
+
+def read_checks(metrics_dir: str | Path, p: Params) -> dict[str, dict]:
+    """judge name -> its check (metrics/judges/NAME.json, written by stage judge@NAME)."""
+    checks = {name: _read_json(Path(metrics_dir, "judges", f"{name}.json")) for name in p.judges.check}
+    return {name: check for name, check in checks.items() if check is not None}
+
+
+def read_samples(work_dir: str | Path, runs) -> dict[str, list[dict]]:
+    """run -> its accepted + rejected generated rows, for the runs that generated."""
+    samples = {}
+    for run in runs:
+        files = [Path(work_dir) / run / "accepted.jsonl", Path(work_dir) / run / "rejected.jsonl"]
+        if all(f.is_file() for f in files):  # either may be empty: a round can accept or reject all
+            samples[run] = [row for f in files for _, row in json_lines(f, decode_utf8(f, f.read_bytes()))]
+    return samples
+
+
+def category_rates(runs: dict[str, dict], methods: list[str]) -> tuple[dict[str, dict], str]:
+    """({method: {category: harmful rate}}, judge) on BeaverTails when measured, else the demo set."""
+    for prompt_set in ("beavertails", "demo"):
+        harm = [(runs[m].get("harm") or {}).get(prompt_set) for m in methods]
+        if all(harm):
+            judge = next((j for j in JUDGE_PREFERENCE if all(j in h for h in harm)), None)
+            if judge:
+                return {m: h[judge]["by_category"] for m, h in zip(methods, harm)}, f"{judge}, {prompt_set}"
+    return {}, ""
+
+
+def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | Path, p: Params) -> Path:
+    """Build the report from a finished (or partial) run; returns the path of report.md."""
+    runs = read_runs(metrics_dir, p)
+    table = {method: flatten(files) for method, files in runs.items()}
+    methods = method_order(table)
+    samples = read_samples(work_dir, p.runs)
+    rounds = [m for m in methods if round_of(m) is not None]
+    with atomic_dir(out_dir) as tmp:
+        figures = [plots.harmful_rate(table, tmp / "harmful_rate.png")]
+        if len(rounds) >= 2:
+            rates, judge = category_rates(runs, [rounds[0], rounds[-1]])
+            if rates:
+                figures.append(plots.harm_by_category(rates, judge, tmp / "harm_by_category.png"))
+        figures.append(plots.truthfulness_and_win_rate(table, tmp / "truthfulqa_win_rate.png"))
+        if samples:
+            figures.append(plots.samples({m: rejection_counts(r) for m, r in samples.items()}, tmp / "samples.png"))
+        figures.append(plots.scaling(table, tmp / "scaling.png"))
+        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(metrics_dir, p)), encoding="utf-8")
+        (tmp / "curves").mkdir()
+        for name, rows in curves(table, methods, samples).items():
+            (tmp / "curves" / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return Path(out_dir) / "report.md"

@@ -1,0 +1,17 @@
+"""Word-level text helpers shared by the filter, the seed draw and the evaluation sets."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of `text` (runs of letters, digits and underscores)."""
+    return _WORD.findall(text.lower())
+
+
+def normalise(text: str) -> str:
+    """`text` as its words joined by single spaces: case, punctuation and spacing ignored."""
+    return " ".join(words(text))

@@ -1,0 +1,95 @@
+"""write_jsonl / atomic_file / atomic_dir: never half-written, the previous version kept on failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from isara.atomic import atomic_dir, atomic_file, write_jsonl
+from isara.records import read_jsonl
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_write_jsonl_failure_leaves_nothing(tmp_path):
+    def rows():
+        yield {"question": "q", "answer": "a"}
+        raise RuntimeError("generator failed")
+
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError):
+        write_jsonl(target, rows())
+    assert not target.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_write_jsonl_unserialisable_row_leaves_nothing(tmp_path):
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(TypeError):
+        write_jsonl(target, [{"question": "q"}, {"question": object()}])
+    assert not target.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_write_jsonl_failure_keeps_previous_file(tmp_path):
+    target = tmp_path / "out.jsonl"
+    write_jsonl(target, [{"question": "old"}])
+    with pytest.raises(TypeError):
+        write_jsonl(target, [{"question": object()}])
+    assert [json.loads(line) for line in target.read_text().splitlines()] == [{"question": "old"}]
+    assert leftovers(tmp_path) == ["out.jsonl"]
+
+
+def test_atomic_file_raising_block_leaves_nothing(tmp_path):
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_file(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("stage failed")
+    assert not target.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_atomic_file_success(tmp_path):
+    target = tmp_path / "out.bin"
+    with atomic_file(target) as tmp:
+        tmp.write_bytes(b"done")
+    assert target.read_bytes() == b"done"
+    assert leftovers(tmp_path) == ["out.bin"]
+
+
+def test_atomic_dir_raising_block_leaves_nothing(tmp_path):
+    target = tmp_path / "model"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "weights.bin").write_bytes(b"partial")
+            (tmp / "nested").mkdir()
+            (tmp / "nested" / "x").write_text("y")
+            raise RuntimeError("training failed")
+    assert not target.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_atomic_dir_failure_keeps_previous_folder(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.bin").write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "new.bin").write_bytes(b"new")
+            raise RuntimeError("training failed")
+    assert leftovers(target) == ["old.bin"]
+    assert leftovers(tmp_path) == ["model"]
+
+
+def test_atomic_dir_success_replaces_folder(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.bin").write_bytes(b"old")
+    with atomic_dir(target) as tmp:
+        (tmp / "new.bin").write_bytes(b"new")
+    assert leftovers(target) == ["new.bin"]
+    assert leftovers(tmp_path) == ["model"]

@@ -1,0 +1,56 @@
+"""`isara check` validates what the run will read: the seed source data.seed_source selects, every
+enabled suite's files and the judges' data, and names the file at fault."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from isara.cli import main as cli
+from tests.conftest import set_params
+
+
+def check(project) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["check"])
+    return result.exit_code, result.output
+
+
+def test_the_default_run_checks_out(project):
+    code, output = check(project)
+    assert code == 0, output
+    last = output.splitlines()[-1]
+    assert last.startswith("ok: 80 seed pairs from data/seed.jsonl") and "harm/demo 126" in last
+
+
+def test_the_selected_seed_source_is_checked_not_the_seed_file(project, benchmark_dir):
+    (project / "data/seed.jsonl").write_text("not json\n")  # unused: the source is TruthfulQA
+    set_params(project / "params.yaml", {"data.seed_source": "truthfulqa", "benchmarks.source": str(benchmark_dir)})
+    code, output = check(project)
+    assert code == 0, output
+    assert "seed pairs from TruthfulQA best answers" in output
+
+
+def test_a_missing_benchmark_file_of_the_seed_source_is_named(project, tmp_path):
+    set_params(project / "params.yaml", {"data.seed_source": "beavertails", "benchmarks.source": str(tmp_path)})
+    code, output = check(project)
+    assert code == 1 and "BeaverTails-Evaluation.csv: file not found" in output
+
+
+def test_an_enabled_suite_reads_its_files(project, benchmark_dir, tmp_path):
+    set_params(project / "params.yaml", {"evaluate.suites": ["harm", "xstest"], "benchmarks.source": str(tmp_path)})
+    code, output = check(project)
+    assert code == 1 and "xstest/xstest_prompts.csv: file not found" in output
+    set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir)})
+    code, output = check(project)
+    assert code == 0 and "xstest/xstest 450" in output
+
+
+def test_a_broken_prompt_set_is_named(project):
+    (project / "data/eval_prompts.jsonl").write_text('{"prompt": "a"}\n{"category": "x"}\n')
+    code, output = check(project)
+    assert code == 1 and "data/eval_prompts.jsonl:2: field 'prompt' is missing" in output
+
+
+def test_duplicate_seed_ids_fail_the_check(project):
+    (project / "data/seed.jsonl").write_text('{"id": "a", "question": "q?", "answer": "x"}\n' * 2)
+    code, output = check(project)
+    assert code == 1 and "data/seed.jsonl:2: id 'a' is already used on line 1" in output
