@@ -66,6 +66,48 @@ def test_out_of_range_names_key(params_file, key, value):
     assert str(value) in message
 
 
+@pytest.mark.parametrize("key, value", [
+    ("gamma", float("nan")), ("rouge_threshold", float("nan")), ("finetune.learning_rate", float("inf")),
+    ("gamma", float("-inf")), ("generation.question.temperature", float("nan")), ("judges.classifier.epochs", float("inf")),
+])
+def test_nan_and_infinity_are_refused(params_file, key, value):
+    """`gamma: .nan` would train a NaN model into the cache; `rouge_threshold: .nan` would switch the filter off."""
+    with pytest.raises(IsaraError, match=rf"{re.escape(key)} must be a finite number, got {value}"):
+        load_with(params_file, {key: value})
+
+
+@pytest.mark.parametrize("layers", [[float("nan")], [float("inf")]])
+def test_nan_classifier_layers_are_refused(params_file, layers):
+    with pytest.raises(IsaraError, match=r"judges.classifier.layers\[\] must be in"):
+        load_with(params_file, {"judges.classifier.layers": layers})
+
+
+@pytest.mark.parametrize("key, value", [
+    ("seed", -1), ("seed", 5_000_000), ("seed_size", 10**9), ("k", 5000), ("generation.answer.num_beams", 1000),
+    ("generation.batch_size", 10**6), ("evaluate.max_new_tokens", 10**6), ("finetune.max_length", 10**9),
+    ("evaluate.eval_limit.truthfulqa", -5), ("judges.check_limit", -1), ("retrieval.n_trees", 10**5),
+    ("finetune.lora.alpha", 0), ("runs.oneshot.rounds", 1000),
+])
+def test_every_integer_is_checked_up_front(params_file, key, value):
+    """seed 5000000 used to run three stages and die in generate with a traceback."""
+    with pytest.raises(IsaraError, match=rf"{re.escape(key)} must be an integer in \[-?\d+, \d+\], got {value}"):
+        load_with(params_file, {key: value})
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("finetune.warmup_ratio", 1.0, "finetune.warmup_ratio must be in [0.0, 1.0), got 1.0"),
+    ("finetune.weight_decay", -0.1, "finetune.weight_decay must be in [0.0, 1.0], got -0.1"),
+])
+def test_warmup_ratio_and_weight_decay(params_file, key, value, fragment):
+    """A float warmup_steps of 1.0 means one step to transformers, not a full warmup: refused."""
+    with pytest.raises(IsaraError, match=re.escape(fragment)):
+        load_with(params_file, {key: value})
+
+
+def test_the_largest_seed_is_allowed(params_file):
+    assert load_with(params_file, {"seed": 4_294_966}).seed == 4_294_966
+
+
 @pytest.mark.parametrize("key, value", [("gamma", 0.0), ("gamma", 1.0), ("rouge_threshold", 1.0), ("k", 1)])
 def test_boundary_values_allowed(params_file, key, value):
     p = load_with(params_file, {key: value})
@@ -145,7 +187,7 @@ def test_three_rounds_and_their_round_numbers(params_file):
 
 
 @pytest.mark.parametrize("methods, fragment", [
-    ({"iter0": {"prompting": "few_shot"}}, "methods[].prompting must be one of"),
+    ({"iter0": {"prompting": "few_shot"}}, "methods.iter0.prompting must be one of"),
     ({"../x": {"prompting": "zero_shot"}}, "methods must be a name"),
     ({"Iter0": {}}, "methods must be a name"),
     ({"iter0": "zero_shot"}, "methods.iter0 must be a mapping"),

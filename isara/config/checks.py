@@ -6,6 +6,7 @@ Every message names the key at fault: ``params.yaml: gamma must be in [0, 1], go
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 
@@ -46,7 +47,9 @@ def coerce(key: str, kind, value):
     if kind is tuple and isinstance(value, list):
         return tuple(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        raise IsaraError(f"params.yaml: {key} must be a finite number, got {value}")
     if kind is bool and not isinstance(value, bool) or kind is not bool and isinstance(value, bool):
         raise IsaraError(f"params.yaml: {key} must be {kind.__name__}, got {value!r}")
     if not isinstance(value, kind):
@@ -54,17 +57,26 @@ def coerce(key: str, kind, value):
     return value
 
 
-def positive(key: str, value: int) -> None:
-    if value < 1:
-        raise IsaraError(f"params.yaml: {key} must be >= 1, got {value}")
+MAX_COUNT = 10_000_000  # the bound of counts that have no natural one: far beyond any real run
 
 
-def in_range(key, value, low, high, low_open=False) -> None:
-    too_low = value <= low if low_open else value < low
-    if too_low or (high is not None and value > high):
-        left = "(" if low_open else "["
-        right = f"{high}]" if high is not None else "inf)"
-        raise IsaraError(f"params.yaml: {key} must be in {left}{low}, {right}, got {value}")
+def positive(key: str, value: int, high: int = MAX_COUNT) -> None:
+    integer(key, value, 1, high)
+
+
+def integer(key: str, value: int, low: int, high: int = MAX_COUNT) -> None:
+    if not low <= value <= high:
+        raise IsaraError(f"params.yaml: {key} must be an integer in [{low}, {high}], got {value}")
+
+
+def in_range(key, value, low, high, low_open=False, high_open=False) -> None:
+    """low <= value <= high (or < at an open end; high None = no bound). NaN fails every check."""
+    above = value > low if low_open else value >= low
+    below = high is None or (value < high if high_open else value <= high)
+    if not (above and below):
+        left, right = "(" if low_open else "[", ")" if high_open or high is None else "]"
+        raise IsaraError(f"params.yaml: {key} must be in {left}{low}, {'inf' if high is None else high}{right}, "
+                         f"got {value}")
 
 
 def choice(key: str, value: str, options: tuple[str, ...]) -> None:

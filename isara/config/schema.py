@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from isara.config.checks import choice as _choice
+from isara.config.checks import integer as _integer
 from isara.config.checks import in_range as _in_range
 from isara.config.checks import name as _name
 from isara.config.checks import positive as _positive
@@ -24,6 +25,10 @@ BASE = "iter0"  # the base model (models/iter0) and D0 (work/iter0/pool.jsonl): 
 SEED_ONLY = "sft_seed"  # the baseline fine-tuned on D0 alone
 ONESHOT = "oneshot"  # the run that spends every ISARA round's budget in one round
 HARM_SETS = ("demo", "beavertails")  # built-in harm prompt sets (data.eval_file, BeaverTails-Evaluation)
+SEED_MAX = 4_294_966  # generation seeds seed * 1000 + round must stay below 2**32
+BATCH_MAX = 4096  # items per batch
+TOKENS_MAX = 32_768  # new tokens per generation
+LENGTH_MAX = 1_048_576  # tokens per training or judging example
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,7 @@ class EvalLimits:
 
     def __post_init__(self):
         for name in ("harm", "xstest", "truthfulqa", "alpaca_eval"):
-            if getattr(self, name) < 0:
-                raise IsaraError(f"params.yaml: evaluate.eval_limit.{name} must be >= 0 (0 = all), "
-                                 f"got {getattr(self, name)}")
+            _integer(f"evaluate.eval_limit.{name}", getattr(self, name), 0)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Embedder:
     batch_size: int = 64  # sentences encoded per forward pass
 
     def __post_init__(self):
-        _positive("embedder.batch_size", self.batch_size)
+        _positive("embedder.batch_size", self.batch_size, BATCH_MAX)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Retrieval:
     n_trees: int = 16  # annoy trees: more trees, more exact neighbours, slower build
 
     def __post_init__(self):
-        _positive("retrieval.n_trees", self.n_trees)
+        _positive("retrieval.n_trees", self.n_trees, 1000)
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,8 @@ class QuestionDecoding:
     top_p: float = 0.95  # nucleus sampling mass
 
     def __post_init__(self):
-        _positive("generation.question.max_new_tokens", self.max_new_tokens)
-        _in_range("generation.question.temperature", self.temperature, 0.0, None, low_open=True)
+        _positive("generation.question.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
+        _in_range("generation.question.temperature", self.temperature, 0.0, 100.0, low_open=True)
         _in_range("generation.question.top_p", self.top_p, 0.0, 1.0, low_open=True)
 
 
@@ -110,11 +113,10 @@ class AnswerDecoding:
     no_repeat_ngram_size: int = 4  # no n-gram of this size twice in an answer (0 = off)
 
     def __post_init__(self):
-        _positive("generation.answer.max_new_tokens", self.max_new_tokens)
-        _positive("generation.answer.num_beams", self.num_beams)
-        _in_range("generation.answer.repetition_penalty", self.repetition_penalty, 0.0, None, low_open=True)
-        if self.no_repeat_ngram_size < 0:
-            raise IsaraError(f"params.yaml: generation.answer.no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
+        _positive("generation.answer.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
+        _positive("generation.answer.num_beams", self.num_beams, 64)
+        _in_range("generation.answer.repetition_penalty", self.repetition_penalty, 0.0, 100.0, low_open=True)
+        _integer("generation.answer.no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class Generation:
 
     def __post_init__(self):
         _positive("generation.samples_per_iteration", self.samples_per_iteration)
-        _positive("generation.batch_size", self.batch_size)
+        _positive("generation.batch_size", self.batch_size, BATCH_MAX)
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ class Filter:
             _positive(f"filter.{name}", getattr(self, name))
         if self.min_question_words > self.max_question_words or self.min_answer_words > self.max_answer_words:
             raise IsaraError("params.yaml: filter min_*_words must not exceed max_*_words")
-        _positive("filter.ngram", self.ngram)
+        _positive("filter.ngram", self.ngram, 100)
         _positive("filter.max_ngram_repeats", self.max_ngram_repeats)
 
 
@@ -156,8 +158,9 @@ class Lora:
     target_modules: str = "all-linear"  # peft target_modules
 
     def __post_init__(self):
-        _positive("finetune.lora.r", self.r)
-        _in_range("finetune.lora.dropout", self.dropout, 0.0, 1.0)
+        _positive("finetune.lora.r", self.r, 4096)
+        _positive("finetune.lora.alpha", self.alpha, 65536)
+        _in_range("finetune.lora.dropout", self.dropout, 0.0, 1.0, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -177,12 +180,13 @@ class Finetune:
     def __post_init__(self):
         _choice("finetune.method", self.method, ("full", "lora"))
         _choice("finetune.init_from", self.init_from, ("previous", "base"))
-        _in_range("finetune.epochs", self.epochs, 0.0, None, low_open=True)
-        _in_range("finetune.learning_rate", self.learning_rate, 0.0, None, low_open=True)
-        _positive("finetune.batch_size", self.batch_size)
-        _positive("finetune.grad_accum", self.grad_accum)
-        _in_range("finetune.warmup_ratio", self.warmup_ratio, 0.0, 1.0)
-        _positive("finetune.max_length", self.max_length)
+        _in_range("finetune.epochs", self.epochs, 0.0, 1000.0, low_open=True)
+        _in_range("finetune.learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        _positive("finetune.batch_size", self.batch_size, BATCH_MAX)
+        _positive("finetune.grad_accum", self.grad_accum, BATCH_MAX)
+        _in_range("finetune.warmup_ratio", self.warmup_ratio, 0.0, 1.0, high_open=True)  # 1 would never reach the peak
+        _in_range("finetune.weight_decay", self.weight_decay, 0.0, 1.0)
+        _positive("finetune.max_length", self.max_length, LENGTH_MAX)
 
 
 @dataclass(frozen=True)
@@ -196,9 +200,9 @@ class Evaluate:
     long_max_new_tokens: int = 128  # answer length for alpaca_eval
 
     def __post_init__(self):
-        _positive("evaluate.batch_size", self.batch_size)
-        _positive("evaluate.max_new_tokens", self.max_new_tokens)
-        _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens)
+        _positive("evaluate.batch_size", self.batch_size, BATCH_MAX)
+        _positive("evaluate.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
+        _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens, TOKENS_MAX)
         for suite in self.suites:
             _choice("evaluate.suites[]", suite, SUITES)
         for name, path in self.prompt_sets.items():
@@ -234,11 +238,12 @@ class Classifier:
             if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
                 raise IsaraError(f"params.yaml: judges.classifier.layers[] must be numbers, got {fraction!r}")
             _in_range("judges.classifier.layers[]", fraction, 0.0, 1.0, low_open=True)
-        _in_range("judges.classifier.epochs", self.epochs, 0.0, None, low_open=True)
-        _in_range("judges.classifier.test_fraction", self.test_fraction, 0.0, 1.0, low_open=True)
+        _in_range("judges.classifier.epochs", self.epochs, 0.0, 1000.0, low_open=True)
+        _in_range("judges.classifier.learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        _in_range("judges.classifier.test_fraction", self.test_fraction, 0.0, 1.0, low_open=True, high_open=True)
         _in_range("judges.classifier.refusal_augmentation", self.refusal_augmentation, 0.0, 1.0)
-        _positive("judges.classifier.batch_size", self.batch_size)
-        _positive("judges.classifier.max_length", self.max_length)
+        _positive("judges.classifier.batch_size", self.batch_size, BATCH_MAX)
+        _positive("judges.classifier.max_length", self.max_length, LENGTH_MAX)
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,8 @@ class Pairwise:
     kind: str = "local"  # local (causal LM) | endpoint (OpenAI-compatible API) | reward (reward model)
     model: str = "models/iter0"  # local/reward: folder or hub id; endpoint: the served model name
     base_url: str = ""  # endpoint only, e.g. http://localhost:8000/v1
+    api_key_env: str = ""  # endpoint only: the environment variable holding the API key ("" = send no key)
+    allow_insecure_http: bool = False  # endpoint only: send the key over plain http to a host other than localhost
 
     def __post_init__(self):
         _choice("judges.pairwise.kind", self.kind, ("local", "endpoint", "reward"))
@@ -269,8 +276,7 @@ class Judges:
             if name != "refusal" and name not in self.check:
                 raise IsaraError(f"params.yaml: judges.harm uses '{name}', so judges.check must list it "
                                  "(its stage trains or checks it, and every number needs its measured error)")
-
-
+        _integer("judges.check_limit", self.check_limit, 0)
 
 
 @dataclass(frozen=True)
@@ -281,18 +287,12 @@ class Run:
     prev: str  # the run it starts from: iter0 (the base model and D0) or another run's name
     rounds: int = 1  # generation budget in rounds: samples_per_iteration x rounds new questions
 
-    def __post_init__(self):
-        _positive("runs[].rounds", self.rounds)
-
 
 @dataclass(frozen=True)
 class Method:
     """What evaluate measures: the model in models/<name>, prompted as `prompting` says."""
 
     prompting: str = "zero_shot"  # zero_shot (the question alone) | icl (k random seed pairs) | icl_knn (k nearest)
-
-    def __post_init__(self):
-        _choice("methods[].prompting", self.prompting, PROMPTINGS)
 
 
 def _default_runs() -> dict:
@@ -326,12 +326,14 @@ class Params:
 
     def __post_init__(self):
         _positive("seed_size", self.seed_size)
-        _positive("k", self.k)
+        _positive("k", self.k, 1000)
+        _integer("seed", self.seed, 0, SEED_MAX)
         _in_range("gamma", self.gamma, 0.0, 1.0)
         _in_range("rouge_threshold", self.rouge_threshold, 0.0, 1.0, low_open=True)
         self._check_runs()
-        for name in self.methods:
+        for name, method in self.methods.items():
             _name("methods", name)
+            _choice(f"methods.{name}.prompting", method.prompting, PROMPTINGS)
 
     @property
     def rounds(self) -> list[str]:
@@ -345,6 +347,7 @@ class Params:
     def _check_runs(self) -> None:
         for name, run in self.runs.items():
             _name("runs", name)
+            _positive(f"runs.{name}.rounds", run.rounds, 100)
             if name in (BASE, SEED_ONLY):
                 raise IsaraError(f"params.yaml: runs.{name}: '{name}' is built by its own stage, not a run")
             if run.prev != BASE and run.prev not in self.runs:
