@@ -1,5 +1,7 @@
-"""Files and folders that never exist half-written: each is built beside its final path and moved
-into place only when complete, so a crash or Ctrl-C leaves the previous version (or nothing)."""
+"""Files and folders that never exist half-written: each is built beside its final path (a hidden
+`.NAME.*.tmp` sibling) and moved into place only when complete, so a crash or Ctrl-C leaves the
+previous version (or nothing). Siblings left by a killed run are removed when the next one starts;
+what lands gets the permissions the user's umask gives, as any other file would."""
 
 from __future__ import annotations
 
@@ -12,15 +14,32 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def clear_stale(path: Path) -> None:
+    """Remove the temporary siblings of `path` a killed run left behind."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary sibling path that replaces `path` only if the block finishes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -31,9 +50,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary folder that replaces `path` only if the block finishes without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

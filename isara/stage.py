@@ -1,4 +1,5 @@
-"""What every stage entry point shares: a clean one-line error instead of a traceback."""
+"""What every stage entry point shares: a clean one-line error instead of a traceback, for bad
+input (IsaraError) and for a file system that refuses (a read-only folder, a full disk)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ def entry(fn):
             return fn(*args, **kwargs)
         except IsaraError as err:
             click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        except OSError as err:  # PermissionError, no space left, read-only file system ...
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"error: {where}{err.strerror or err}", err=True)
             sys.exit(1)
 
     return wrapper

@@ -93,3 +93,31 @@ def test_atomic_dir_success_replaces_folder(tmp_path):
         (tmp / "new.bin").write_bytes(b"new")
     assert leftovers(target) == ["new.bin"]
     assert leftovers(tmp_path) == ["model"]
+
+
+def test_a_killed_runs_temporary_siblings_are_removed_at_the_next_start(tmp_path):
+    """kill -9 during a model save leaves .NAME.*.tmp (gigabytes for a real model); the next write cleans it."""
+    stale_dir = tmp_path / ".iter1.abc123.tmp"
+    stale_dir.mkdir()
+    (stale_dir / "model.safetensors").write_bytes(b"half a model")
+    (tmp_path / ".train.jsonl.xyz.tmp").write_text("half a file")
+    (tmp_path / ".other.tmp").write_text("not ours")
+    with atomic_dir(tmp_path / "iter1") as tmp:
+        (tmp / "model.safetensors").write_bytes(b"a model")
+    write_jsonl(tmp_path / "train.jsonl", [{"a": 1}])
+    assert leftovers(tmp_path) == [".other.tmp", "iter1", "train.jsonl"]
+
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775)])
+def test_outputs_get_the_users_umask_not_owner_only(tmp_path, umask, file_mode, dir_mode):
+    import os
+
+    old = os.umask(umask)
+    try:
+        write_jsonl(tmp_path / "rows.jsonl", [{"a": 1}])
+        with atomic_dir(tmp_path / "model") as tmp:
+            (tmp / "weights").write_bytes(b"w")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "rows.jsonl").stat().st_mode & 0o777 == file_mode
+    assert (tmp_path / "model").stat().st_mode & 0o777 == dir_mode
