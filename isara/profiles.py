@@ -1,7 +1,7 @@
 """Profiles: named sets of params.yaml overrides (`profiles/NAME.yaml`, dotted keys).
 
-    isara profile safety --apply            # write them into params.yaml (comments kept)
-    dvc exp run $(isara profile safety)     # or run them as a DVC experiment (-S key=value ...)
+    isara profile safety --apply                                # write them into params.yaml (comments kept)
+    args=$(isara profile safety) && dvc exp run $args           # or run them as a DVC experiment
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ def apply_profile(params_path: str | Path, overrides: dict[str, Any]) -> None:
     yaml.dump(doc, buffer)
     with atomic_file(params_path) as tmp:
         tmp.write_text(buffer.getvalue(), encoding="utf-8")
-        load_params(tmp)
+        try:
+            load_params(tmp)
+        except IsaraError as err:  # name the file the user knows, not the temporary one
+            raise IsaraError(str(err).replace(str(tmp), str(params_path))) from None
 
 
 def set_args(overrides: dict[str, Any]) -> list[str]:

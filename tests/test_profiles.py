@@ -35,8 +35,10 @@ def test_unknown_key_or_bad_value_leaves_params_untouched(params_copy):
     before = params_copy.read_text()
     with pytest.raises(IsaraError, match="'finetune.nope' does not exist"):
         apply_profile(params_copy, {"finetune.nope": 1})
-    with pytest.raises(IsaraError, match="gamma must be in"):
+    with pytest.raises(IsaraError) as err:
         apply_profile(params_copy, {"gamma": 2.0})
+    assert str(err.value).startswith(f"{params_copy}: gamma must be in")  # the file the user knows
+    assert ".tmp" not in str(err.value)
     assert params_copy.read_text() == before
     assert sorted(p.name for p in params_copy.parent.iterdir()) == ["params.yaml"]
 
@@ -49,3 +51,24 @@ def test_unknown_profile_names_the_known_ones():
 def test_set_args_are_compact_dvc_assignments():
     args = set_args({"gamma": 0.5, "filter.drop_unfinished": False, "evaluate.suites": ["a", "b"]})
     assert args == ["-S", "gamma=0.5", "-S", "filter.drop_unfinished=false", "-S", "evaluate.suites=[a,b]"]
+
+
+def test_the_readme_pattern_stops_on_an_unknown_profile(tmp_path):
+    """`dvc exp run $(isara profile nosuch)` prints the error and runs a plain experiment anyway; the
+    README's `args=$(isara profile NAME) && dvc exp run $args` stops."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    isara = Path(sys.executable).parent / "isara"
+    if not isara.is_file():
+        pytest.skip("the isara command is not installed in this environment")
+    readme = (ROOT / "README.md").read_text()
+    assert "args=$(isara profile safety) && dvc exp run $args" in readme
+    script = f'cd "{ROOT}" && args=$("{isara}" profile nosuch) && echo "RAN dvc exp run $args"'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert done.returncode != 0 and "RAN" not in done.stdout
+    assert "unknown profile 'nosuch'" in done.stderr
+    script = f'cd "{ROOT}" && args=$("{isara}" profile tiny) && echo "RAN dvc exp run $args"'
+    assert "RAN dvc exp run -S seed_size=12" in subprocess.run(["bash", "-c", script], capture_output=True,
+                                                              text=True).stdout
