@@ -23,13 +23,12 @@ def check(params_path):
     files, the judges' data), before a long run."""
     from isara import datasets
     from isara.eval.inputs import suite_items
-    from isara.loop.seed import seed_candidates
+    from isara.loop.seed import draw_seed, seed_candidates
 
     try:
         p = load_params(params_path)
         seeds, where = seed_candidates(p)
-        if p.seed_size > len(seeds):
-            raise IsaraError(f"{params_path}: seed_size={p.seed_size} is larger than {where} ({len(seeds)} pairs)")
+        draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length)
         if p.k > p.seed_size:
             raise IsaraError(f"{params_path}: k={p.k} is larger than the seed pool (seed_size={p.seed_size})")
         counts = {f"{suite}/{name}": len(rows) for suite in p.evaluate.suites

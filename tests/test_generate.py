@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from isara.lm.models import load_model
 from isara.config.schema import Generation, Params
+from isara.errors import IsaraError
+from isara.lm.generation import Decoding, generate
+from isara.lm.models import load_model
 from isara.lm.prompts import format_for
 from isara.loop.generate import generate_candidates
 
@@ -61,3 +63,11 @@ def test_same_seed_same_candidates_other_seed_other_questions(tiny):
     other, _ = _run(tiny, seed=1)
     assert first == again
     assert [r["raw_question"] for r in first] != [r["raw_question"] for r in other]
+
+
+def test_a_prompt_beyond_the_models_context_is_a_clear_error(tiny):
+    """A huge in-context example used to become a giant allocation; now it is one line."""
+    model, tokenizer, fmt = tiny[0], tiny[1], tiny[2]
+    limit = model.config.max_position_embeddings
+    with pytest.raises(IsaraError, match=rf"exceeds the model's context of {limit} tokens"):
+        generate(model, tokenizer, fmt, ["word " * limit], Decoding(8), batch_size=1)

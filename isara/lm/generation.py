@@ -8,6 +8,7 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
+from isara.errors import IsaraError
 from isara.lm.prompts import PromptFormat
 
 
@@ -43,6 +44,14 @@ class Completion:
     finished: bool  # stopped by EOS or a stop string, not by max_new_tokens
 
 
+def check_context(model, prompt_tokens: int, new_tokens: int) -> None:
+    """A clear error, instead of a giant allocation or garbage, when a prompt cannot fit the model."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if isinstance(limit, int) and prompt_tokens + new_tokens > limit:
+        raise IsaraError(f"a prompt of {prompt_tokens} tokens plus {new_tokens} new ones exceeds the model's "
+                         f"context of {limit} tokens: shorten the examples, lower k or the max_new_tokens")
+
+
 @torch.inference_mode()
 def generate(
     model,
@@ -62,6 +71,7 @@ def generate(
         encoded = tokenizer(
             batch, return_tensors="pt", padding=True, add_special_tokens=fmt.add_special_tokens
         ).to(model.device)
+        check_context(model, encoded["input_ids"].shape[1], decoding.max_new_tokens)
         generated = model.generate(
             **encoded,
             **decoding.kwargs(),

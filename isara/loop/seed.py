@@ -8,7 +8,9 @@
   TruthfulQA evaluation, so the split is random (seeded), not by category;
 - self_instruct: the 175 Self-Instruct seed tasks (instruction + input, output).
 `seed_size` of the candidates are then drawn with `seed`. Every seed id is unique, and none looks
-like a generated sample's id (`it<round>-<n>`).
+like a generated sample's id (`it<round>-<n>`). A drawn pair longer than a training example may be
+(more words than finetune.max_length tokens) is an error: it would be cut in training and blow up
+every prompt it is retrieved into.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from isara.config import Params
 from isara.errors import IsaraError
 from isara import datasets
 from isara.records import numbered_jsonl
-from isara.text import normalise
+from isara.text import normalise, words
 
 GENERATED_ID = re.compile(r"^it\d+-\d+$")  # the ids retrieve gives new samples
 
@@ -46,8 +48,8 @@ def seed_candidates(p: Params) -> tuple[list[dict], str]:
         rows = [{"question": r["question"], "answer": r["answer"], "id": r.get("id")}
                 for r in datasets.self_instruct(source)]
         where = f"Self-Instruct seed tasks ({source})"
-    return [{"id": str(r.get("id") or f"{kind}-{i:04d}"), "question": r["question"], "answer": r["answer"]}
-            for i, r in enumerate(rows)], where
+    return [{"id": str(r.get("id") or f"{kind}-{i:04d}"), "question": r["question"], "answer": r["answer"],
+             "where": f"{where}, pair {i}"} for i, r in enumerate(rows)], where
 
 
 def _file_candidates(path: str) -> list[dict]:
@@ -63,13 +65,18 @@ def _file_candidates(path: str) -> list[dict]:
         if seed_id in lines:
             raise IsaraError(f"{path}:{line}: id '{seed_id}' is already used on line {lines[seed_id]}")
         lines[seed_id] = line
-        rows.append({"id": seed_id, "question": row["question"], "answer": row["answer"]})
+        rows.append({"id": seed_id, "question": row["question"], "answer": row["answer"], "where": f"{path}:{line}"})
     return rows
 
 
-def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str) -> list[dict]:
-    """`seed_size` rows drawn reproducibly, in source order."""
+def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_words: int) -> list[dict]:
+    """`seed_size` rows drawn reproducibly, in source order; none longer than `max_words` words."""
     if seed_size > len(rows):
         raise IsaraError(f"params.yaml: seed_size={seed_size} is larger than {where} ({len(rows)} pairs)")
-    picked = sorted(random.Random(seed).sample(range(len(rows)), seed_size))
-    return [{**rows[i], "source": "seed"} for i in picked]
+    picked = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), seed_size))]
+    for row in picked:
+        length = len(words(row["question"])) + len(words(row["answer"]))
+        if length > max_words:
+            raise IsaraError(f"{row['where']}: the pair has {length} words, more than a training example's "
+                             f"finetune.max_length ({max_words} tokens) can hold")
+    return [{"id": row["id"], "question": row["question"], "answer": row["answer"], "source": "seed"} for row in picked]
