@@ -110,15 +110,33 @@ def _load_hub(repo: str, **kwargs: Any) -> list[Record]:
             for i, row in enumerate(data, start=1)]
 
 
-def _records(source: str | Path, folder_file: str, **hub: Any) -> list[Record]:
-    """A folder (read `folder_file` in it), a local file, or else a hub id (`hub`: its keywords)."""
+FILES = {  # where each benchmark lies in a folder laid out like the official repositories
+    "beavertails_prompts": "beavertails/BeaverTails-Evaluation.csv",
+    "beavertails_pairs": "beavertails/beavertails_{split}.csv",
+    "truthfulqa": "truthfulqa/TruthfulQA.csv",
+    "alpaca_eval": "alpaca_eval/alpaca_eval_{reference}.json",
+    "xstest": "xstest/xstest_prompts.csv",
+    "hh_rlhf": "hh-rlhf/harmless-base-test.jsonl.gz",
+    "self_instruct": "alpaca/seed_tasks.jsonl",
+}
+
+
+def source_file(source: str | Path, folder_file: str) -> Path | None:
+    """The local file a loader reads for `source` (a folder: `folder_file` in it; a file: itself),
+    or None when `source` is a hub dataset id."""
     path = Path(source).expanduser()
     if path.is_dir():
-        return _read_file(path / folder_file)
+        return path / folder_file
     if path.exists() or isinstance(source, Path) or path.is_absolute() \
             or str(source).lower().endswith(_LOCAL_SUFFIXES) or not _HUB_ID.match(str(source)):
-        return _read_file(path)
-    return _load_hub(str(source), **hub)
+        return path
+    return None
+
+
+def _records(source: str | Path, folder_file: str, **hub: Any) -> list[Record]:
+    """A folder (read `folder_file` in it), a local file, or else a hub id (`hub`: its keywords)."""
+    path = source_file(source, folder_file)
+    return _read_file(path) if path is not None else _load_hub(str(source), **hub)
 
 
 def _text(where: str, row: dict, field: str, default: str | None = None) -> str:
@@ -167,7 +185,7 @@ def _categories(where: str, row: dict) -> dict:
 def beavertails_prompts(source: str | Path) -> list[dict]:
     """BeaverTails-Evaluation harmful prompts: ``[{"prompt", "category"}]`` (700 = 14 x 50)."""
     return [{"prompt": _text(w, r, "prompt"), "category": _text(w, r, "category")} for w, r in
-            _records(source, "beavertails/BeaverTails-Evaluation.csv", split="test")]
+            _records(source, FILES["beavertails_prompts"], split="test")]
 
 
 def beavertails_pairs(source: str | Path, split: str = "30k_test") -> list[dict]:
@@ -178,7 +196,7 @@ def beavertails_pairs(source: str | Path, split: str = "30k_test") -> list[dict]
     """
     if split not in BEAVERTAILS_SPLITS:
         raise IsaraError(f"beavertails split must be one of {', '.join(BEAVERTAILS_SPLITS)}")
-    records = _records(source, f"beavertails/beavertails_{split}.csv", split=split)
+    records = _records(source, FILES["beavertails_pairs"].format(split=split), split=split)
     return [{"prompt": _text(w, r, "prompt"), "response": _text(w, r, "response"),
              "is_safe": _bool(w, r, "is_safe"), "categories": _categories(w, r)}
             for w, r in records]
@@ -187,7 +205,7 @@ def beavertails_pairs(source: str | Path, split: str = "30k_test") -> list[dict]
 def truthfulqa(source: str | Path) -> list[dict]:
     """TruthfulQA (generation) questions:
     ``[{"question", "category", "best_answer", "correct_answers", "incorrect_answers"}]``."""
-    records = _records(source, "truthfulqa/TruthfulQA.csv", name="generation", split="validation")
+    records = _records(source, FILES["truthfulqa"], name="generation", split="validation")
     return [{"question": _text(w, r, "question"), "category": _text(w, r, "category"),
              "best_answer": _text(w, r, "best_answer"),
              "correct_answers": _answers(w, r, "correct_answers"),
@@ -200,7 +218,7 @@ def alpaca_eval(source: str | Path, reference: str = "text_davinci_003") -> list
     ``alpaca_eval/alpaca_eval_{reference}.json`` in a folder, or the hub config (text_davinci_003:
     AlpacaEval 1, gpt4_1106_preview: AlpacaEval 2).
     """
-    records = _records(source, f"alpaca_eval/alpaca_eval_{reference}.json", split="eval",
+    records = _records(source, FILES["alpaca_eval"].format(reference=reference), split="eval",
                        name=ALPACA_EVAL_HUB_CONFIGS.get(reference, reference))
     return [{"instruction": _text(w, r, "instruction"), "output": _text(w, r, "output", ""),
              "generator": _text(w, r, "generator", reference),
@@ -210,7 +228,7 @@ def alpaca_eval(source: str | Path, reference: str = "text_davinci_003") -> list
 def xstest(source: str | Path) -> list[dict]:
     """XSTest exaggerated-safety prompts: ``[{"prompt", "label": "safe"|"unsafe", "type"}]``."""
     rows = []
-    for where, row in _records(source, "xstest/xstest_prompts.csv", split="test"):
+    for where, row in _records(source, FILES["xstest"], split="test"):
         if (label := _text(where, row, "label").lower()) not in ("safe", "unsafe"):
             raise IsaraError(f"{where}: field 'label' must be 'safe' or 'unsafe', got {label!r}")
         rows.append({"prompt": _text(where, row, "prompt"), "label": label,
@@ -234,7 +252,7 @@ def hh_rlhf_pairs(source: str | Path) -> list[dict]:
     whose prefixes differ or with an empty final reply are skipped.
     """
     rows = []
-    for where, row in _records(source, "hh-rlhf/harmless-base-test.jsonl.gz",
+    for where, row in _records(source, FILES["hh_rlhf"],
                                data_dir="harmless-base", split="test"):
         (prefix, chosen), (other, rejected) = (_last_reply(where, row, field)
                                                for field in ("chosen", "rejected"))
@@ -246,7 +264,7 @@ def hh_rlhf_pairs(source: str | Path) -> list[dict]:
 def self_instruct(source: str | Path) -> list[dict]:
     """Self-Instruct seed tasks as ``[{"question", "answer", "id"}]``: the instruction (plus
     ``"\\n\\n" + input`` if the first instance has one) and the first instance's output."""
-    rows, records = [], _records(source, "alpaca/seed_tasks.jsonl", split="train")
+    rows, records = [], _records(source, FILES["self_instruct"], split="train")
     for number, (where, row) in enumerate(records, start=1):
         instances = row.get("instances")
         first = instances[0] if isinstance(instances, list) and instances else None

@@ -24,7 +24,7 @@ RUNS = ("iter1", "iter2", "oneshot")
 METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
 LOOP_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune")
 EVALUATE = {f"evaluate@{method}-harm" for method in METHODS}
-ALL_STAGES = ({"seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE
+ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE
               | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
 
 
@@ -108,8 +108,8 @@ def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_
         path.write_text(original)
     loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE
                      | {f"{stage}@{run}" for stage in ("generate", "finetune") for run in RUNS})
-    assert changed == loads_a_model
-    assert json.loads(dvc(repo, "status", "--json")) == {}
+    assert changed - {"check"} == loads_a_model  # check always runs: it reads what DVC cannot hash
+    assert set(json.loads(dvc(repo, "status", "--json"))) == {"check"}
 
 
 def test_generated_samples_keep_their_provenance(llama_repo):
@@ -136,9 +136,57 @@ def test_models_are_not_stored_twice(llama_repo):
     assert weights.stat().st_nlink >= 2 or weights.is_symlink(), "the workspace copy is not a link into the DVC cache"
 
 
-def test_second_repro_runs_nothing(llama_repo):
+def test_second_repro_runs_nothing_but_the_check(llama_repo):
     repo, _ = llama_repo
-    assert ran_stages(dvc(repo, "repro")) == set()
+    assert ran_stages(dvc(repo, "repro")) == {"check"}
+    assert run(repo, "git", "status", "--porcelain") == ""
+
+
+def _failing_repro(repo: Path, changes: dict) -> str:
+    from tests.conftest import set_params
+
+    set_params(repo / "params.yaml", changes)
+    try:
+        done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=_env(), capture_output=True,
+                              text=True)
+    finally:
+        _restore(repo)
+    assert done.returncode != 0
+    assert ran_stages(done.stdout + done.stderr) <= {"check"}
+    return done.stdout + done.stderr
+
+
+def test_a_misspelt_key_stops_the_run_before_any_stage(llama_repo):
+    repo, _ = llama_repo
+    text = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(text.replace("gamma: 0.3", "gamma: 0.3\ngama: 0.5"))
+    try:
+        done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=_env(), capture_output=True,
+                              text=True)
+    finally:
+        _restore(repo)
+    assert done.returncode != 0 and "error: params.yaml: unknown key 'gama'" in done.stdout + done.stderr
+    assert ran_stages(done.stdout + done.stderr) == {"check"}
+
+
+@pytest.mark.parametrize("name", ["../data", "../../somewhere"])
+def test_a_judge_name_that_is_a_path_deletes_nothing(llama_repo, name):
+    """judges.check items become output paths (judges/NAME), which DVC removes before a stage runs."""
+    repo, _ = llama_repo
+    victim = (repo / "judges" / name).resolve()
+    outside = not victim.is_relative_to(repo.resolve())
+    if outside:  # a folder of someone else's, beside the project
+        victim.mkdir(parents=True)
+        (victim / "keep.txt").write_text("still here")
+    try:
+        output = _failing_repro(repo, {"judges.check": [name]})
+        assert f"judges.check[] must be one of refusal, classifier, beaver-dam, pairwise, got '{name}'" in output
+        assert (repo / "data/seed.jsonl").is_file() and (repo / "data/eval_prompts.jsonl").is_file()
+        if outside:
+            assert (victim / "keep.txt").read_text() == "still here"
+    finally:
+        if outside:
+            shutil.rmtree(victim)
 
 
 def _experiment(repo: Path, assignment: str) -> str:
@@ -163,7 +211,7 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
                              "mix@iter2", "finetune@iter2", "evaluate@iter2-harm", "report"}
     one_shot_mix = {"mix@oneshot", "finetune@oneshot", "evaluate@oneshot-harm"}
     assert one_shot_mix <= ran
-    assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix"}  # D0 alone: gamma changes nothing
+    assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix", "check"}  # D0 alone: gamma changes nothing
     assert "sft_seed_finetune" not in ran
     changed = json.loads(diff)
     assert "train_loss" in changed["metrics/iter1/train.json"]
@@ -231,3 +279,21 @@ def test_dvc_plots_show_draws_the_curves(llama_repo):
     page = (repo / "plots-show/index.html").read_text()
     for title in ("Harmful rate by ISARA round", "Harmful rate by method", "Data scaling by ISARA round"):
         assert title in page
+
+
+def test_new_weights_in_a_local_base_model_folder_rebuild_the_base(tmp_path, tiny_llama):
+    """A base model given as a folder is fingerprinted by content (stage check), so DVC sees new
+    weights under the same name; models/iter0 records the digest."""
+    from isara.tiny import build_tiny_model
+
+    folder = tmp_path / "base-model"
+    shutil.copytree(tiny_llama, folder)
+    repo = make_repo(tmp_path, folder)
+    assert ran_stages(dvc(repo, "repro", "base")) == {"check", "base"}
+    first = json.loads((repo / "models/iter0/isara_model.json").read_text())
+    assert first["kind"] == "folder" and len(first["sha256"]) == 64
+    assert ran_stages(dvc(repo, "repro", "base")) == {"check"}
+    shutil.rmtree(folder)
+    build_tiny_model("llama", folder, seed=1)
+    assert ran_stages(dvc(repo, "repro", "base")) == {"check", "base"}
+    assert json.loads((repo / "models/iter0/isara_model.json").read_text())["sha256"] != first["sha256"]

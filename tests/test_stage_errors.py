@@ -89,6 +89,15 @@ def test_seed_id_that_looks_generated(project):
     assert "looks like a generated sample's id" in run_seed_failing(project)
 
 
+def test_seed_example_longer_than_a_training_example(project):
+    """A 10 MB answer used to crash generate with an 8 GB allocation; now seed names its line."""
+    long = json.dumps({"question": "Why?", "answer": "because " * 600})
+    (project / "data/seed.jsonl").write_text(f"{GOOD}\n{long}\n")
+    set_params(project / "params.yaml", {"seed_size": 2, "k": 1})
+    assert run_seed_failing(project) == ("error: data/seed.jsonl:2: the pair has 601 words, more than a training "
+                                         "example's finetune.max_length (512 tokens) can hold")
+
+
 def test_seed_size_larger_than_file(project):
     n_rows = sum(1 for line in (project / "data/seed.jsonl").read_text().splitlines() if line.strip())
     set_params(project / "params.yaml", {"seed_size": n_rows + 1})
@@ -105,7 +114,10 @@ def test_seed_size_larger_than_file(project):
     [
         ("gamma", 1.5, "error: params.yaml: gamma must be in [0.0, 1.0], got 1.5"),
         ("rouge_threshold", 0, "error: params.yaml: rouge_threshold must be in (0.0, 1.0], got 0.0"),
-        ("k", 0, "error: params.yaml: k must be >= 1, got 0"),
+        ("k", 0, "error: params.yaml: k must be an integer in [1, 1000], got 0"),
+        ("seed", 5000000, "error: params.yaml: seed must be an integer in [0, 4294966], got 5000000"),
+        ("gamma", float("nan"), "error: params.yaml: gamma must be a finite number, got nan"),
+        ("gama", 0.5, "error: params.yaml: unknown key 'gama'"),
         ("finetune.method", "qlora", "error: params.yaml: finetune.method must be one of full, lora, got 'qlora'"),
         ("filter.colour", 1, "error: params.yaml: unknown key 'filter.colour'"),
     ],
@@ -179,3 +191,36 @@ def test_base_unknown_model(project, monkeypatch):
     message = run_failing(project, base_stage.main, ["--out", "models/iter0"], ["models/iter0"])
     assert name in message
     assert "model.name" in message
+
+
+# --- the file system refuses: one line, nothing half-written -------------------------------------
+
+
+def test_an_output_folder_that_cannot_be_made(project):
+    (project / "work").write_text("a file where the work folder should be")
+    message = run_failing(project, seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS], [SEED_METRICS])
+    assert message.startswith("error: work") and ("Not a directory" in message or "File exists" in message)
+
+
+def test_a_full_disk(project, monkeypatch):
+    import errno
+    import os
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(os, "replace", no_space)
+    message = run_failing(project, seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS],
+                          [SEED_OUT, SEED_METRICS])
+    assert message == f"error: {SEED_OUT}: No space left on device"
+
+
+# --- check: params.yaml and the inputs DVC cannot hash, before any stage ---------------------------
+
+
+def test_check_refuses_a_name_that_would_become_a_path_outside_the_project(project):
+    from stages import check as check_stage
+
+    set_params(project / "params.yaml", {"judges.check": ["../../somewhere"]})
+    message = run_failing(project, check_stage.main, ["--out", "work/check"], ["work/check"])
+    assert "judges.check[] must be one of" in message and "'../../somewhere'" in message

@@ -6,24 +6,20 @@ A model name is one of:
 - a local folder holding a Hugging Face checkpoint;
 - a Hugging Face hub id (facebook/opt-350m, meta-llama/Llama-2-7b-hf, ...).
 
-A folder under models/ may hold a reference instead of weights (`isara_model.json`: {"source":
-folder or hub id}); loading follows it. The base stage writes one for a hub id or local folder
-(no copy of a 7B model in the DVC cache), and the prompting baselines' folders (models/icl, ...)
-refer to models/iter0.
+A folder under models/ may hold a reference instead of weights (`isara.lm.reference`); loading
+follows it.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from isara.errors import IsaraError
+from isara.lm.reference import resolve
 from isara.lm.tokens import ensure_pad_token
 from isara.packaged import CAUSAL_LMS, packaged_gguf
-
-REFERENCE_FILE = "isara_model.json"
 
 
 def load_packaged(alias: str, dtype: torch.dtype):
@@ -38,18 +34,10 @@ def load_packaged(alias: str, dtype: torch.dtype):
 
 def model_source(model_dir: str | Path) -> str:
     """The folder or hub id that `model_dir` stands for: itself, or where its references lead."""
-    model_dir, seen = Path(model_dir), set()
-    while (model_dir / REFERENCE_FILE).is_file():
-        if model_dir in seen:
-            raise IsaraError(f"{model_dir}/{REFERENCE_FILE}: the references go round in a circle")
-        seen.add(model_dir)
-        source = json.loads((model_dir / REFERENCE_FILE).read_text())["source"]
-        if not Path(source).is_dir():
-            return source  # a hub id
-        model_dir = Path(source)
-    if not (model_dir / "config.json").is_file():
-        raise IsaraError(f"{model_dir}: not a model folder (no config.json)")
-    return str(model_dir)
+    source = resolve(model_dir)
+    if Path(source).is_dir() and not (Path(source) / "config.json").is_file():
+        raise IsaraError(f"{source}: not a model folder (no config.json)")
+    return source
 
 
 def load_tokenizer(model_dir: str | Path):

@@ -2,18 +2,20 @@
 
 A packaged GGUF model is de-quantized once into a plain checkpoint (~26 s, instead of in every
 stage); a hub id or a local folder is only referenced (`isara_model.json`), so that a 7B base
-model is never copied into the DVC cache.
+model is never copied into the DVC cache. The reference records the folder's content digest or the
+hub revision, so that new weights under the same name make a new models/iter0.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from isara.errors import IsaraError
-from isara.lm.models import REFERENCE_FILE, load_packaged
+from isara.fingerprint import Digests, model_fingerprint
+from isara.lm.models import load_packaged
+from isara.lm.reference import write_reference
 from isara.packaged import CAUSAL_LMS
 
 
@@ -54,6 +56,8 @@ def materialize_base(name: str, out_dir: Path) -> dict:
                 f"Hugging Face hub ({type(err).__name__})"
             ) from None
         kind = "hub"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / REFERENCE_FILE).write_text(json.dumps({"source": name, "kind": kind}) + "\n")
-    return {"source": name, "kind": kind}
+    digests = Digests()
+    info = {"source": name, "kind": kind, **model_fingerprint(name, digests)}
+    digests.save()
+    write_reference(out_dir, info)
+    return info

@@ -1,0 +1,35 @@
+"""Check params.yaml, and fingerprint what DVC cannot hash itself, before any other stage runs.
+
+    python stages/check.py --out work/check
+
+It always runs (seconds), and every other stage lies downstream of it (through seed or base), so
+DVC runs it first: a bad params value (an unknown or misspelt key, NaN, a name that would become a
+path outside the project) stops the run here, before DVC removes any stage's outputs.
+`base.json`, `seed.json`, `<suite>.json` and `judges.json` change exactly when the base model, the
+seed source, or a suite's or the judges' files do (isara/inputs.py).
+"""
+
+import click
+
+from isara.atomic import write_json
+from isara.config import load_params
+from isara.fingerprint import Digests
+from isara.inputs import fingerprints
+from isara.stage import entry
+
+
+@click.command()
+@click.option("--out", required=True, help="folder of the fingerprints")
+@entry
+def main(out):
+    p = load_params()
+    digests = Digests()
+    found = fingerprints(p, digests)
+    digests.save()
+    for reader, prints in found.items():
+        write_json(f"{out}/{reader}.json", prints)
+    click.echo(f"params.yaml ok; fingerprints of {', '.join(found)} -> {out}")
+
+
+if __name__ == "__main__":
+    main()
