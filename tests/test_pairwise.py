@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import socket
 import threading
 import time
@@ -93,7 +94,22 @@ def test_local_judge_probabilities_are_deterministic(local_judge):
     assert local_judge.prefer("Name a colour.", "Blue.", "I like trains.") == first
     swapped = local_judge.prefer("Name a colour.", "I like trains.", "Blue.")
     assert 0.0 <= swapped <= 1.0
-    assert local_judge.name.startswith(f"local:{local_judge.source}#")
+    assert re.match(rf"local:{re.escape(local_judge.source)}@[0-9a-f]{{12}}#[0-9a-f]{{8}}$", local_judge.name)
+
+
+def test_a_model_judges_name_changes_with_its_weights(tiny_llama, tmp_path):
+    """The cache key is the judge's content: a folder rebuilt from other weights is another judge."""
+    import shutil
+
+    from isara.tiny import build_tiny_model
+
+    folder = tmp_path / "judge-model"
+    shutil.copytree(tiny_llama, folder)
+    before = LocalLMJudge(folder, device="cpu", dtype="float32").name
+    assert LocalLMJudge(folder, device="cpu", dtype="float32").name == before
+    shutil.rmtree(folder)
+    build_tiny_model("llama", folder, seed=1)
+    assert LocalLMJudge(folder, device="cpu", dtype="float32").name != before
 
 
 def test_local_judge_plain_text_model(tiny_opt):
@@ -186,6 +202,32 @@ def test_judge_cache_keys(tmp_path):
         cache.put("j", "i", "a", "b", 0.25)
         assert cache.get("j", "i", "a", "b") == 0.25
         assert cache.get("j", "i", "b", "a") is None
+
+
+def test_the_judge_cache_is_plain_json_and_runs_nothing_it_reads(tmp_path):
+    """A crafted entry (a pickle that would run a command, junk, an out-of-range value) is data
+    that is ignored; a line cut short by a crash loses only itself."""
+    import os
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (os.mkdir, (str(tmp_path / "pwned"),))
+
+    folder = tmp_path / "c"
+    with JudgeCache(folder) as cache:
+        cache.put("j", "i", "a", "b", 0.25)
+    path = folder / "verdicts.jsonl"
+    with path.open("ab") as handle:
+        handle.write(pickle.dumps(Boom()) + b"\n")
+        handle.write(b'{"key": "' + judge_key("j", "i", "x", "y").encode() + b'", "preference": 7}\n')
+        handle.write(b'{"key": "' + judge_key("j", "i", "p", "q").encode() + b'", "prefer')  # cut short
+    with JudgeCache(folder) as cache:
+        assert len(cache) == 1 and cache.get("j", "i", "a", "b") == 0.25
+        assert cache.get("j", "i", "x", "y") is None
+        cache.put("j", "i", "c", "d", 1.0)
+    assert not (tmp_path / "pwned").exists()
+    assert len(JudgeCache(folder)) == 2  # the verdict after the cut line is whole
 
 
 def test_win_rate_rejects_bad_input():
@@ -378,7 +420,34 @@ def test_endpoint_judge_request_and_logprobs(server, monkeypatch):
     assert body["logprobs"] is True and body["top_logprobs"] == 5
     assert body["messages"] == [{"role": "user", "content": JUDGE_TEMPLATE.format(
         instruction="Name a colour.", output_a="Blue.", output_b="Trains.")}]
-    assert judge.name.startswith("endpoint:judge-model#")
+    assert judge.name.startswith(f"endpoint:{server.url}:judge-model#")
+
+
+def test_endpoint_judge_sends_no_key_unless_params_name_its_variable(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    judge = build_pairwise_judge({"kind": "endpoint", "model": "m", "base_url": server.url})
+    server.replies.append((200, completion("A")))
+    judge.prefer("q", "x", "y")
+    assert "Authorization" not in server.requests[0]["headers"]
+
+
+@pytest.mark.parametrize("url, allow, refused", [
+    ("http://judge.example.org/v1", False, True),
+    ("http://judge.example.org/v1", True, False),
+    ("https://judge.example.org/v1", False, False),
+    ("http://localhost:8000/v1", False, False),
+    ("http://127.0.0.1:8000/v1", False, False),
+])
+def test_a_key_never_goes_over_plain_http_to_another_host_unless_allowed(url, allow, refused, monkeypatch):
+    monkeypatch.setenv("JUDGE_KEY", "sk-test")
+    build = lambda: EndpointJudge(url, "m", api_key_env="JUDGE_KEY", allow_insecure_http=allow)  # noqa: E731
+    if refused:
+        with pytest.raises(IsaraError, match="refusing to send the API key in JUDGE_KEY over plain http"):
+            build()
+    else:
+        assert build().api_key == "sk-test"
+    monkeypatch.delenv("JUDGE_KEY")
+    assert EndpointJudge(url, "m", api_key_env="JUDGE_KEY").api_key is None  # no key set: nothing to protect
 
 
 def test_endpoint_judge_parses_plain_letters(server, monkeypatch):

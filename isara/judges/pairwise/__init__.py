@@ -24,9 +24,10 @@ pairs (chosen against rejected, e.g. hh-rlhf harmless-base) and says whether the
 better than chance.
 
 Verdicts can be kept in a `JudgeCache` (isara.judges.judge_cache), keyed by the judge's
-`name`, so a re-run costs no judge calls. The built-in judges put their model and a digest of
-their prompt template into `name`; a folder whose weights change under the same path (a model
-re-trained in place) needs a new `name` (every judge takes one) or a fresh cache.
+`name`, so a re-run costs no judge calls. The built-in judges' names are their content: a model
+judge's name holds a digest of its model's files (or its hub revision), an endpoint judge's its
+URL and model, and both a digest of their prompt template; so a folder re-trained in place gets a
+new name, and its old verdicts are never reused.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ __all__ = ["JUDGE_TEMPLATE", "REWARD_TEMPLATE", "EndpointJudge", "LocalLMJudge",
 
 _SPECS = {
     "local": (LocalLMJudge, {"model"}, {"device", "dtype", "template", "name"}),
-    "endpoint": (EndpointJudge, {"base_url", "model"}, {"api_key_env", "timeout", "logprobs", "template", "name"}),
+    "endpoint": (EndpointJudge, {"base_url", "model"}, {"api_key_env", "allow_insecure_http", "timeout", "logprobs", "template", "name"}),
     "reward": (RewardModelJudge, {"model"}, {"device", "dtype", "template", "name"}),
 }
 
@@ -57,7 +58,7 @@ def build_judge(spec: Mapping[str, Any]) -> PairwiseJudge:
     or {"kind": "reward", "model": "PKU-Alignment/beaver-7b-v1.0-reward"}. Keys:
 
     - local: model (folder, packaged alias or hub id); optional device, dtype, template, name;
-    - endpoint: base_url, model; optional api_key_env, timeout, logprobs, template, name;
+    - endpoint: base_url, model; optional api_key_env, allow_insecure_http, timeout, logprobs, template, name;
     - reward: model; optional device, dtype, template, name.
     """
     if not isinstance(spec, Mapping):
@@ -91,7 +92,8 @@ def build_pairwise_judge(config: Any, device: str | torch.device | None = None) 
     if kind == "endpoint":
         if not field("base_url"):
             raise IsaraError("params.yaml: judges.pairwise.base_url is needed when kind is endpoint")
-        spec["base_url"] = field("base_url")
+        spec.update(base_url=field("base_url"), api_key_env=field("api_key_env", ""),
+                    allow_insecure_http=field("allow_insecure_http", False))
     elif device is not None:
         spec["device"] = device
     return build_judge(spec)

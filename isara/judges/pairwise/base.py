@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import string
 from abc import ABC, abstractmethod
 
@@ -10,6 +11,7 @@ import torch
 
 from isara.devices import resolve_device, resolve_dtype
 from isara.errors import IsaraError
+from isara.fingerprint import Digests, model_fingerprint
 
 JUDGE_TEMPLATE = """\
 You are a careful and impartial judge. Below is an instruction and two responses to it, \
@@ -98,7 +100,8 @@ class ModelJudge(PairwiseJudge):
 
     `model_dir_or_id`: a model folder, a packaged alias or a hub id; `device`/`dtype`: as in
     params.yaml ("auto", "cpu", "cuda", "float32", "bfloat16", ...) or torch objects; `template`:
-    the kind's own by default; `name`: keys the verdict cache (default: kind, model, template digest).
+    the kind's own by default; `name`: keys the verdict cache (default: kind, model, a digest of the
+    model's files or its hub revision, and a digest of the template).
     """
 
     kind: str
@@ -112,4 +115,12 @@ class ModelJudge(PairwiseJudge):
         self.template = check_template(template, self.fields, f"{self.kind} judge '{self.source}'")
         self.device = resolve_device(device)
         self.dtype = judge_dtype(dtype, self.device)
-        self.name = name or f"{self.kind}:{self.source}#{digest(self.template)}"
+        self.name = name or f"{self.kind}:{self.source}@{model_digest(self.source)}#{digest(self.template)}"
+
+
+def model_digest(source: str) -> str:
+    """A short digest of what a model name holds now (isara.fingerprint.model_fingerprint)."""
+    digests = Digests()
+    fingerprint = model_fingerprint(source, digests)
+    digests.save()
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12]

@@ -6,9 +6,12 @@ import math
 import os
 import warnings
 from typing import Any
+from urllib.parse import urlsplit
 
 from isara.errors import IsaraError
 from isara.judges.pairwise.base import ANSWER_LETTERS, JUDGE_TEMPLATE, PAIR_FIELDS, PairwiseJudge, check_template, digest
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def _letter(token: str) -> str | None:
@@ -55,8 +58,9 @@ class EndpointJudge(PairwiseJudge):
 
     POST {base_url}/chat/completions with temperature 0, max_tokens 1 and, while the server
     accepts them, logprobs=true and top_logprobs=5 (a server that answers HTTP 400 to them is
-    asked again without, once, and from then on). The API key is read from the environment
-    variable `api_key_env` and sent as a bearer token when set. An answer naming neither letter
+    asked again without, once, and from then on). An API key is sent only when `api_key_env`
+    names an environment variable that is set, as a bearer token; over plain http only to this
+    machine (localhost, 127.0.0.1, ::1) unless `allow_insecure_http`. An answer naming neither letter
     counts 0.5 (no preference), with a warning. HTTP errors, timeouts and unreachable servers
     raise IsaraError naming the URL.
     """
@@ -65,7 +69,8 @@ class EndpointJudge(PairwiseJudge):
         self,
         base_url: str,
         model: str,
-        api_key_env: str = "OPENAI_API_KEY",
+        api_key_env: str = "",
+        allow_insecure_http: bool = False,
         timeout: float = 60.0,
         logprobs: bool = True,
         template: str = JUDGE_TEMPLATE,
@@ -76,11 +81,15 @@ class EndpointJudge(PairwiseJudge):
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model = model
-        self.api_key_env = api_key_env
+        self.api_key = os.environ.get(api_key_env) if api_key_env else None
+        host = urlsplit(self.base_url).hostname or ""
+        if self.api_key and self.base_url.startswith("http://") and host not in LOCAL_HOSTS and not allow_insecure_http:
+            raise IsaraError(f"endpoint judge: refusing to send the API key in {api_key_env} over plain http to "
+                             f"{host}; use https, or set judges.pairwise.allow_insecure_http: true")
         self.timeout = float(timeout)
         self.logprobs = bool(logprobs)
         self.template = check_template(template, PAIR_FIELDS, f"endpoint judge '{model}'")
-        self.name = name or f"endpoint:{model}#{digest(self.template)}"
+        self.name = name or f"endpoint:{self.base_url}:{model}#{digest(self.template)}"
 
     def request_body(self, instruction: str, output_a: str, output_b: str) -> dict:
         text = self.template.format(instruction=instruction, output_a=output_a, output_b=output_b)
@@ -97,10 +106,7 @@ class EndpointJudge(PairwiseJudge):
     def _post(self, body: dict):
         import httpx
 
-        headers = {}
-        api_key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
             return httpx.post(self.url, json=body, headers=headers, timeout=self.timeout)
         except httpx.TimeoutException:
