@@ -7,7 +7,6 @@ import json
 import pytest
 
 from isara.atomic import atomic_dir, atomic_file, write_jsonl
-from isara.records import read_jsonl
 
 
 def leftovers(folder):
