@@ -9,6 +9,7 @@ import click
 
 from isara.config import HARM_JUDGES, PROMPTINGS, SUITES, load_params
 from isara.errors import IsaraError
+from isara.tiny import ARCHITECTURES
 
 
 @click.group()
@@ -46,7 +47,7 @@ def check(params_path):
 
 
 @main.command("tiny-model")
-@click.option("--arch", type=click.Choice(["llama", "opt"]), default="llama", show_default=True)
+@click.option("--arch", type=click.Choice(ARCHITECTURES), default="llama", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 def tiny_model(arch, out):
     """Write a tiny random checkpoint (real SmolLM2 tokenizer) for smoke runs: model.name=OUT."""

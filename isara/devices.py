@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from isara.errors import IsaraError
@@ -18,10 +20,38 @@ def resolve_device(spec: str | torch.device) -> torch.device:
     return torch.device(spec)
 
 
-def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
-    """`auto` (bfloat16 on a CUDA device that supports it, else float32) or a torch dtype name."""
+def worker_device(spec: str, rank: int, workers: int) -> torch.device:
+    """The device of worker `rank` of `workers`: CUDA device `rank` when the spec allows CUDA, else CPU."""
+    device = resolve_device(spec)
+    if device.type != "cuda" or workers == 1:
+        return device
+    if rank >= torch.cuda.device_count():
+        raise IsaraError(f"{workers} workers need {workers} CUDA devices; {torch.cuda.device_count()} found")
+    return torch.device("cuda", rank)
+
+
+def cpu_threads(workers: int) -> int:
+    """Each of `workers` CPU processes gets its share of the cores: two torch processes with the
+    default thread count on the same cores slow each other many times over."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // workers)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), so that bf16 is faster, not slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_dtype(spec: str, device: torch.device, generating: bool = False) -> torch.dtype:
+    """`auto` or a torch dtype name. `auto` is bfloat16 on a CUDA device that supports it; on a CPU it
+    is float32, except for generation (`generating`) on a CPU with native bfloat16."""
     if spec == "auto":
         if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        if device.type == "cpu" and generating and cpu_has_bf16():
             return torch.bfloat16
         return torch.float32
     return getattr(torch, spec)

@@ -15,3 +15,12 @@ def words(text: str) -> list[str]:
 def normalise(text: str) -> str:
     """`text` as its words joined by single spaces: case, punctuation and spacing ignored."""
     return " ".join(words(text))
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+
+
+def complete_sentences(text: str) -> str:
+    """`text` up to the end of its last complete sentence ('' when none ends), stripped."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].strip() if ends else ""

@@ -4,7 +4,8 @@
         --answers reports/iter1/harm.jsonl --metrics metrics/iter1/harm.json
 
 The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); suites
-(isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval.
+(isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval. Finished answer batches are kept in
+ANSWERS.partial/ as they come, so a re-run after a crash continues from them.
 """
 
 import click
@@ -14,6 +15,7 @@ from isara.config import SUITES, load_params
 from isara.errors import IsaraError
 from isara.eval.context import load_context
 from isara.eval.run import run_suite
+from isara.lm.partial import partial_path, remove_partial
 from isara.records import read_pool
 from isara.stage import entry
 
@@ -31,11 +33,13 @@ def main(method, suite, seed_pool, answers, metrics):
         raise IsaraError(f"params.yaml: methods has no '{method}' (known: {', '.join(p.methods)})")
     prompting = p.methods[method].prompting
     model_dir = f"models/{method}"
-    ctx = load_context(model_dir, prompting, read_pool(seed_pool), p)
+    log = partial_path(answers)
+    ctx = load_context(model_dir, prompting, read_pool(seed_pool), p, log_dir=log)
     result, rows = run_suite(suite, ctx)
     write_jsonl(answers, rows)
     write_json(metrics, {"method": method, "suite": suite, "model": model_dir, "prompting": prompting,
                          "prompt_format": ctx.fmt.kind, **result})
+    remove_partial(log)
     click.echo(f"{method}: {suite} -> {metrics}")
 
 

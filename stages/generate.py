@@ -3,6 +3,9 @@
     python stages/generate.py --run iter1 --model models/iter0 --pool work/iter0/pool.jsonl \
         --embeddings work/iter1/embeddings.npy --index work/iter1/pool.ann \
         --contexts work/iter1/contexts.jsonl --out work/iter1/candidates.jsonl
+
+Finished batches are kept in OUT.partial/ as they come; a re-run after a crash continues from
+them, and the folder is removed once OUT is written.
 """
 
 import click
@@ -10,7 +13,8 @@ import click
 from isara.atomic import write_jsonl
 from isara.config import load_params
 from isara.embedder import encoder
-from isara.lm.models import load_configured
+from isara.lm.engine import generation_engine
+from isara.lm.partial import partial_path, remove_partial
 from isara.loop.embed import load_embeddings
 from isara.loop.generate import generate_candidates
 from isara.loop.retrieve import check_k, load_index, neighbours_of_vector
@@ -33,16 +37,18 @@ def main(run_name, model_dir, pool, embeddings, index, contexts, out):
     check_k(p.k, len(rows), pool)
     contexts = read_jsonl(contexts, required=("id",))
     knn = load_index(index, load_embeddings(embeddings, len(rows), pool).shape[1])
-    model, tokenizer, fmt = load_configured(model_dir, p.model)
+    engine = generation_engine(model_dir, p)
+    log = partial_path(out)
     candidates = generate_candidates(
-        model, tokenizer, fmt, rows, contexts,
+        engine, rows, contexts,
         nearest=lambda vector: neighbours_of_vector(knn, vector, p.k),
-        embed_questions=encoder(p.embedder.name, model.device, p.embedder.batch_size),
-        p=p, iteration=p.round_of(run_name),
+        embed_questions=encoder(p.embedder.name, engine.device, p.embedder.batch_size),
+        p=p, iteration=p.round_of(run_name), log_dir=log,
     )
     write_jsonl(out, candidates)
+    remove_partial(log)
     answered = sum(1 for row in candidates if row["answer"])
-    click.echo(f"{run_name}: {len(candidates)} questions, {answered} answered ({fmt.kind} format) -> {out}")
+    click.echo(f"{run_name}: {len(candidates)} questions, {answered} answered ({engine.fmt.kind} format) -> {out}")
 
 
 if __name__ == "__main__":

@@ -82,3 +82,11 @@ def benchmark_dir() -> Path:
     if not (BENCHMARK_DIR / "SOURCES.md").is_file():
         pytest.skip(f"benchmark files not found in {BENCHMARK_DIR} (set ISARA_BENCHMARK_DIR)")
     return BENCHMARK_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_llama3(tmp_path_factory) -> Path:
+    """Llama-3-style chat: turns end on <|eot_id|>, and the generation config lists two end ids."""
+    from isara.tiny import build_tiny_model
+
+    return build_tiny_model("llama3", tmp_path_factory.mktemp("models") / "tiny-llama3")

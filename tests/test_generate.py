@@ -1,31 +1,36 @@
-"""generate_candidates on a tiny real checkpoint: provenance, kNN answer contexts, reproducibility."""
+"""Generation on tiny real checkpoints: candidates with provenance, length-bucketed batches, every
+end-of-turn id, resuming from the partial log, and N workers writing exactly what one writes."""
+
+import json
 
 import numpy as np
 import pytest
-import torch
 
-from isara.config.schema import Generation, Params
+from isara.config.schema import Generation, Model, Params
 from isara.errors import IsaraError
-from isara.lm.generation import Decoding, generate
-from isara.lm.models import load_model
-from isara.lm.prompts import format_for
-from isara.loop.generate import generate_candidates
+from isara.lm.batching import Batching, plan_batches
+from isara.lm.completion import Completion
+from isara.lm.engine import Engine
+from isara.lm.generation import Decoding
+from isara.loop.generate import answer_of, generate_candidates
+from isara.text import complete_sentences
 
 POOL = [
     {"id": f"s{i}", "question": f"How could someone misuse tool number {i}?", "answer": f"I can't help with misuse of tool {i}."}
     for i in range(6)
 ]
 CONTEXTS = [{"id": f"it1-{n:04d}", "context_ids": ["s0", "s1"] if n % 2 else ["s4", "s5"]} for n in range(4)]
+CPU = Model(device="cpu", dtype="float32")
+PROMPTS = [f"Question {n}: " + "tell me more " * (n % 5) for n in range(10)]
+SAMPLED = Decoding(6, do_sample=True, temperature=1.0, seed=7)
 
 
 @pytest.fixture(scope="module")
-def tiny(tiny_llama):
-    model, tokenizer = load_model(tiny_llama, torch.device("cpu"), torch.float32)
-    return model, tokenizer, format_for(tokenizer)
+def engine(tiny_llama):
+    return Engine(tiny_llama, CPU, Batching(batch_size=3))
 
 
-def _run(tiny, seed=0):
-    model, tokenizer, fmt = tiny
+def _run(engine, seed=0):
     p = Params(seed=seed, k=2, generation=Generation(samples_per_iteration=4, batch_size=3))
     embedded = []
 
@@ -36,12 +41,12 @@ def _run(tiny, seed=0):
     def nearest(vector):  # the two pool rows whose index is closest to the fake embedding value
         return sorted(range(len(POOL)), key=lambda i: abs(i - vector[0]))[:2]
 
-    rows = generate_candidates(model, tokenizer, fmt, POOL, CONTEXTS, nearest, embed_questions, p, iteration=1)
+    rows = generate_candidates(engine, POOL, CONTEXTS, nearest, embed_questions, p, iteration=1)
     return rows, embedded
 
 
-def test_candidates_keep_provenance_and_use_knn_contexts(tiny):
-    rows, embedded = _run(tiny)
+def test_candidates_keep_provenance_and_use_knn_contexts(engine):
+    rows, embedded = _run(engine)
     assert [r["id"] for r in rows] == [c["id"] for c in CONTEXTS]
     asked = [r for r in rows if r["question"]]
     assert embedded == [[r["question"] for r in asked]] or not asked
@@ -52,22 +57,119 @@ def test_candidates_keep_provenance_and_use_knn_contexts(tiny):
         if row["question"]:
             expected = sorted(range(len(POOL)), key=lambda i: abs(i - len(row["question"]) % 6))[:2]
             assert row["answer_context_ids"] == [POOL[i]["id"] for i in expected]
-            assert isinstance(row["raw_answer"], str) and isinstance(row["answer_finished"], bool)
+            assert isinstance(row["raw_answer"], str) and row["answer_stop"] in ("end", "sentence", "length")
+            assert row["answer_finished"] == (row["answer_stop"] != "length")
         else:
             assert row["raw_answer"] is None and row["answer_context_ids"] == []
 
 
-def test_same_seed_same_candidates_other_seed_other_questions(tiny):
-    first, _ = _run(tiny, seed=0)
-    again, _ = _run(tiny, seed=0)
-    other, _ = _run(tiny, seed=1)
+def test_same_seed_same_candidates_other_seed_other_questions(engine):
+    first, _ = _run(engine, seed=0)
+    again, _ = _run(engine, seed=0)
+    other, _ = _run(engine, seed=1)
     assert first == again
     assert [r["raw_question"] for r in first] != [r["raw_question"] for r in other]
 
 
-def test_a_prompt_beyond_the_models_context_is_a_clear_error(tiny):
+def test_a_prompt_beyond_the_models_context_is_a_clear_error(engine):
     """A huge in-context example used to become a giant allocation; now it is one line."""
-    model, tokenizer, fmt = tiny[0], tiny[1], tiny[2]
-    limit = model.config.max_position_embeddings
+    limit = engine.model.config.max_position_embeddings
     with pytest.raises(IsaraError, match=rf"exceeds the model's context of {limit} tokens"):
-        generate(model, tokenizer, fmt, ["word " * limit], Decoding(8), batch_size=1)
+        engine.generate(["word " * limit], Decoding(8))
+
+
+def test_batches_hold_prompts_of_one_length_and_beams_count_toward_the_size():
+    lengths = [50, 10, 12, 48, 11, 300, 49]
+    batches = plan_batches(lengths, new_tokens=10, beams=2, batching=Batching(batch_size=6, max_batch_tokens=10_000))
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert batches[:2] == [[1, 4, 2], [3, 6, 0]]  # shortest first; 3 prompts x 2 beams = 6 sequences
+    assert batches[2] == [5]
+    tight = plan_batches(lengths, new_tokens=10, beams=1, batching=Batching(batch_size=64, max_batch_tokens=130))
+    assert all(len(b) * (max(lengths[i] for i in b) + 10) <= 130 or len(b) == 1 for b in tight)
+    assert [5] in tight  # alone over the token bound: a batch of its own, not an error
+
+
+def test_the_same_prompts_give_the_same_completions_in_any_batching(tiny_llama):
+    """Greedy output does not depend on which prompts share a batch (left padding is masked)."""
+    one = Engine(tiny_llama, CPU, Batching(batch_size=1)).generate(PROMPTS, Decoding(6))
+    many = Engine(tiny_llama, CPU, Batching(batch_size=8)).generate(PROMPTS, Decoding(6))
+    assert [c.text for c in one] == [c.text for c in many]
+
+
+def test_answers_that_end_on_the_second_end_id_are_finished(tiny_llama3):
+    """Llama-3-style chat: the generation config lists <|end_of_text|> and <|eot_id|>, and the chat
+    template closes turns with <|eot_id|>; generation stops on either and calls it finished."""
+    from transformers import GenerationConfig
+
+    engine = Engine(tiny_llama3, CPU)
+    tokenizer, model = engine.tokenizer, engine.model
+    prompt = engine.fmt.render([{"role": "user", "content": "hello there"}], True)
+    free = engine.generate([prompt], Decoding(8))[0]
+    assert free.stop == "length" and free.tokens == 8
+    ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    greedy = model.generate(ids, max_new_tokens=8, do_sample=False, eos_token_id=None,
+                            pad_token_id=tokenizer.pad_token_id)[0, ids.shape[1]:].tolist()
+    third = greedy[2]
+    assert third not in greedy[:2]
+    first_end, eot = model.generation_config.eos_token_id
+    assert tokenizer.convert_ids_to_tokens(eot) == "<|eot_id|>"
+    model.generation_config = GenerationConfig(eos_token_id=[first_end, third], pad_token_id=tokenizer.pad_token_id)
+    try:
+        done = engine.generate([prompt], Decoding(8))[0]
+    finally:
+        model.generation_config = GenerationConfig(eos_token_id=[first_end, eot], pad_token_id=tokenizer.pad_token_id)
+    assert done.stop == "end" and done.finished and done.tokens == 3
+    assert done.text == tokenizer.decode(greedy[:2], skip_special_tokens=True)
+
+
+def test_stop_ids_include_every_end_id_and_the_templates_end_of_turn(tiny_llama, tiny_llama3):
+    from isara.lm.stops import stop_ids
+
+    for folder, expected in ((tiny_llama3, ["<|end_of_text|>", "<|eot_id|>"]), (tiny_llama, ["<|im_end|>"])):
+        engine = Engine(folder, CPU)
+        found = stop_ids(engine.model.generation_config, engine.tokenizer)
+        assert engine.tokenizer.convert_ids_to_tokens(list(found)) == expected
+
+
+def test_a_run_continues_from_its_partial_log(tiny_llama, tmp_path):
+    """Finished batches are logged as they come; a re-run after a kill (here: the log of a full run
+    cut to one batch and a torn line) generates only the rest and writes the same completions."""
+    engine = Engine(tiny_llama, CPU, Batching(batch_size=2))
+    whole = engine.generate(PROMPTS, SAMPLED, log_dir=tmp_path / "log")
+    log = tmp_path / "log/rank-0.jsonl"
+    lines = log.read_text().splitlines()
+    assert len(lines) == 5 and all(json.loads(line)["key"] == json.loads(lines[0])["key"] for line in lines)
+    log.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+    resumed = engine.generate(PROMPTS, SAMPLED, log_dir=tmp_path / "log")
+    assert resumed == whole
+    again = [json.loads(line)["batch"] for line in log.read_text().splitlines()]
+    assert again[0] == json.loads(lines[0])["batch"] and sorted(again) == list(range(5))
+
+
+def test_a_log_of_other_work_is_never_reused(tiny_llama, tmp_path):
+    engine = Engine(tiny_llama, CPU, Batching(batch_size=2))
+    first = engine.generate(PROMPTS, SAMPLED, log_dir=tmp_path / "log")
+    other_seed = Decoding(6, do_sample=True, temperature=1.0, seed=8)
+    fresh = Engine(tiny_llama, CPU, Batching(batch_size=2)).generate(PROMPTS, other_seed)
+    assert engine.generate(PROMPTS, other_seed, log_dir=tmp_path / "log") == fresh != first
+
+
+def test_two_workers_write_what_one_writes(tiny_llama, tmp_path):
+    """Batches are dealt to two processes (each with one of the two cores) and merged in prompt order."""
+    one = Engine(tiny_llama, CPU, Batching(batch_size=2)).generate(PROMPTS, SAMPLED)
+    two = Engine(tiny_llama, CPU, Batching(batch_size=2, workers=2)).generate(PROMPTS, SAMPLED, log_dir=tmp_path / "log")
+    assert two == one
+    assert sorted(p.name for p in (tmp_path / "log").iterdir()) == ["rank-0.jsonl", "rank-1.jsonl"]
+
+
+def test_a_capped_answer_keeps_its_complete_sentences():
+    assert complete_sentences("First one. Second one! Third is cut") == "First one. Second one!"
+    assert complete_sentences('He said "stop." Then') == 'He said "stop."'
+    assert complete_sentences("no end at all") == ""
+    from isara.lm.prompts import PromptFormat
+
+    fmt = PromptFormat(lambda messages, add: "")
+    assert answer_of(fmt, Completion("Done. Cut", "end", 3), True) == ("Done. Cut", "end")
+    assert answer_of(fmt, Completion("Done. Cut", "length", 9), True) == ("Done.", "sentence")
+    assert answer_of(fmt, Completion("Done. Cut", "length", 9), False) == ("Done. Cut", "length")
+    assert answer_of(fmt, Completion("nothing ends", "length", 9), True) == ("nothing ends", "length")

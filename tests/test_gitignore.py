@@ -29,6 +29,7 @@ def test_every_cached_output_of_the_default_run_is_git_ignored():
 
 
 def test_temporary_outputs_of_a_killed_run_are_ignored():
-    done = subprocess.run(["git", "check-ignore", "--no-index", "models/.iter1.a1b2c3.tmp", "work/iter1/.train.jsonl.x.tmp"],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.split() == ["models/.iter1.a1b2c3.tmp", "work/iter1/.train.jsonl.x.tmp"]
+    left = ["models/.iter1.a1b2c3.tmp", "work/iter1/.train.jsonl.x.tmp", "work/iter1/candidates.jsonl.partial/rank-0.jsonl",
+            "reports/iter1/harm.jsonl.partial/rank-1.jsonl"]
+    done = subprocess.run(["git", "check-ignore", "--no-index", *left], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.split() == left

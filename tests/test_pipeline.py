@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -241,6 +243,34 @@ def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
         assert metrics(repo, method)["prompt_format"] == "plain"
     contexts = (repo / "work/iter1/candidates.jsonl").read_text()
     assert "<|im_start|>" not in contexts
+
+
+def test_generate_killed_mid_run_resumes_to_the_same_output(tmp_path, tiny_llama):
+    """kill -9 during generate, then `dvc repro`: it continues from the last finished batch and
+    writes byte for byte what an uninterrupted run writes; the partial log is gone afterwards."""
+    repo = make_repo(tmp_path, tiny_llama)
+    apply_profile(repo / "params.yaml", {"generation.samples_per_iteration": 40, "generation.batch_size": 1})
+    run(repo, "git", "commit", "-qam", "one prompt per batch")
+    log = repo / "work/iter1/candidates.jsonl.partial/rank-0.jsonl"
+    job = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "generate@iter1"], cwd=repo, env=_env(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and job.poll() is None:
+        if log.is_file() and log.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.005)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    logged = log.read_text().count("\n")
+    out = repo / "work/iter1/candidates.jsonl"
+    assert 3 <= logged < 40 and not out.exists(), "the run was not killed mid-way"
+    resumed = dvc(repo, "repro", "generate@iter1")
+    assert f"resuming, {logged} of 40 batches already done" in resumed
+    assert not log.parent.exists()
+    after_kill = out.read_bytes()
+    uninterrupted = dvc(repo, "repro", "-f", "-s", "generate@iter1")  # forced: no run cache, no log
+    assert "resuming" not in uninterrupted and "Running stage 'generate@iter1'" in uninterrupted
+    assert out.read_bytes() == after_kill
 
 
 def test_report_sets_every_method_beside_the_rounds(llama_repo):

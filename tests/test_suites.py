@@ -6,16 +6,14 @@ import json
 from dataclasses import replace
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from isara.cli import main as cli
-from isara.config.schema import EvalLimits, Evaluate, Judges, Pairwise, Params
+from isara.config.schema import EvalLimits, Evaluate, Judges, Model, Pairwise, Params
 from isara.eval.context import Context
 from isara.eval.run import run_suite
 from isara.eval.suites import SUITES, values
-from isara.lm.models import load_model
-from isara.lm.prompts import format_for
+from isara.lm.engine import Engine
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +29,8 @@ def params(benchmark_dir, tiny_llama):
 
 @pytest.fixture(scope="module")
 def context(params, tiny_llama, tmp_path_factory):
-    model, tokenizer = load_model(tiny_llama, torch.device("cpu"), torch.float32)
-    return Context(model, tokenizer, format_for(tokenizer), params, set(), tmp_path_factory.mktemp("judges"))
+    engine = Engine(tiny_llama, Model(device="cpu", dtype="float32"))
+    return Context(engine, params, set(), tmp_path_factory.mktemp("judges"))
 
 
 def test_harm_rates_per_set_judge_and_category(context):

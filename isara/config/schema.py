@@ -28,6 +28,9 @@ HARM_SETS = ("demo", "beavertails")  # built-in harm prompt sets (data.eval_file
 SEED_MAX = 4_294_966  # generation seeds seed * 1000 + round must stay below 2**32
 BATCH_MAX = 4096  # items per batch
 TOKENS_MAX = 32_768  # new tokens per generation
+BATCH_TOKENS_MAX = 1 << 24  # padded tokens per generate() call
+WORKERS_MAX = 1024  # processes or devices
+BACKENDS = ("hf", "vllm")
 LENGTH_MAX = 1_048_576  # tokens per training or judging example
 
 
@@ -111,6 +114,7 @@ class AnswerDecoding:
     num_beams: int = 2  # beam search width for answers (1 = greedy)
     repetition_penalty: float = 1.1  # >1 discourages loops
     no_repeat_ngram_size: int = 4  # no n-gram of this size twice in an answer (0 = off)
+    trim_to_sentence: bool = True  # an answer the cap cuts keeps its complete sentences and counts as finished
 
     def __post_init__(self):
         _positive("generation.answer.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
@@ -122,13 +126,21 @@ class AnswerDecoding:
 @dataclass(frozen=True)
 class Generation:
     samples_per_iteration: int = 40  # new questions attempted per round (the paper: 512)
-    batch_size: int = 8  # prompts per generate() call, padded on the left
+    batch_size: int = 16  # sequences per generate() call (beams count), prompts bucketed by length
+    max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call: bounds the KV cache
+    workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
+    backend: str = "hf"  # hf | vllm (sampled questions and greedy evaluation; beam answers stay on hf)
+    tensor_parallel: int = 1  # vllm: GPUs one model is split over
     question: QuestionDecoding = field(default_factory=QuestionDecoding)
     answer: AnswerDecoding = field(default_factory=AnswerDecoding)
 
     def __post_init__(self):
         _positive("generation.samples_per_iteration", self.samples_per_iteration)
         _positive("generation.batch_size", self.batch_size, BATCH_MAX)
+        _positive("generation.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
+        _positive("generation.workers", self.workers, WORKERS_MAX)
+        _choice("generation.backend", self.backend, BACKENDS)
+        _positive("generation.tensor_parallel", self.tensor_parallel, WORKERS_MAX)
 
 
 @dataclass(frozen=True)
@@ -191,7 +203,9 @@ class Finetune:
 
 @dataclass(frozen=True)
 class Evaluate:
-    batch_size: int = 8  # prompts per generate() call
+    batch_size: int = 32  # sequences per generate() call, prompts bucketed by length
+    max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call
+    workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     max_new_tokens: int = 64  # greedy answer length for evaluation
     suites: tuple = ("harm",)  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval
     harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
@@ -201,6 +215,8 @@ class Evaluate:
 
     def __post_init__(self):
         _positive("evaluate.batch_size", self.batch_size, BATCH_MAX)
+        _positive("evaluate.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
+        _positive("evaluate.workers", self.workers, WORKERS_MAX)
         _positive("evaluate.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
         _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens, TOKENS_MAX)
         for suite in self.suites:

@@ -20,7 +20,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     items = datasets.alpaca_eval(p.benchmarks.source, p.benchmarks.alpaca_reference)
     items = datasets.stratified_limit(items, p.evaluate.eval_limit.alpaca_eval, key="dataset", seed=p.seed)
     outputs = ctx.answers([r["instruction"] for r in items], p.evaluate.long_max_new_tokens, desc="alpaca_eval")
-    judge = build_pairwise_judge(p.judges.pairwise, ctx.model.device)
+    judge = build_pairwise_judge(p.judges.pairwise, ctx.device)
     result = win_rate(judge, [r["instruction"] for r in items], outputs, [r["output"] for r in items],
                       cache=JudgeCache(JUDGE_CACHE))
     rows = [{**r, "model_output": o} for r, o in zip(items, outputs)]

@@ -1,4 +1,4 @@
-"""A method ready to be evaluated: its model, tokenizer, prompt layout and prompter, with params."""
+"""A method ready to be evaluated: its generation engine, prompt layout and prompter, with params."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Sequence
 
 from isara.config import Params
 from isara.eval.prompting import Prompter, prompter_for
-from isara.lm.generation import Decoding, generate
+from isara.lm.engine import Engine
+from isara.lm.generation import Decoding
 from isara.lm.prompts import sft_prompt
 from isara.text import normalise
 
@@ -18,13 +19,29 @@ JUDGE_DIR = Path("judges")
 
 @dataclass
 class Context:
-    model: object
-    tokenizer: object
-    fmt: object
+    engine: Engine
     p: Params
     seed_questions: set  # normalised D0 questions, kept out of evaluation
     judges_dir: Path = JUDGE_DIR
     prompter: Prompter | None = None  # question -> prompt; None: the SFT prompt
+    log_dir: Path | None = None  # partial log of finished answer batches, for a resumed run
+
+    @property
+    def model(self):
+        """The method's model in this process (for likelihood scoring); generation may use workers."""
+        return self.engine.model
+
+    @property
+    def tokenizer(self):
+        return self.engine.tokenizer
+
+    @property
+    def fmt(self):
+        return self.engine.fmt
+
+    @property
+    def device(self):
+        return self.engine.device
 
     def prompt(self, question: str) -> str:
         return self.prompter(question) if self.prompter else sft_prompt(self.fmt, question)
@@ -32,8 +49,7 @@ class Context:
     def answers(self, prompts: list[str], max_new_tokens: int | None = None, desc: str = "answers") -> list[str]:
         """Greedy answers to `prompts`, each laid out by the method's prompter."""
         decoding = Decoding(max_new_tokens or self.p.evaluate.max_new_tokens)
-        done = generate(self.model, self.tokenizer, self.fmt, [self.prompt(q) for q in prompts],
-                        decoding, self.p.evaluate.batch_size, desc=desc)
+        done = self.engine.generate([self.prompt(q) for q in prompts], decoding, log_dir=self.log_dir, desc=desc)
         return [d.text.strip() for d in done]
 
     def judge_error(self, name: str) -> dict | None:
@@ -43,11 +59,11 @@ class Context:
 
 
 def load_context(model: str | Path, prompting: str, seed_rows: Sequence[dict], p: Params,
-                 judges_dir: Path = JUDGE_DIR) -> Context:
+                 judges_dir: Path = JUDGE_DIR, log_dir: Path | None = None) -> Context:
     """The Context of a method: the model (a folder, hub id or packaged alias) prompted as
-    `prompting` says, with D0 = seed_rows."""
-    from isara.lm.models import load_configured
+    `prompting` says, with D0 = seed_rows; `log_dir` makes its answers resumable."""
+    from isara.lm.engine import evaluation_engine
 
-    model, tokenizer, fmt = load_configured(model, p.model)
-    return Context(model, tokenizer, fmt, p, {normalise(row["question"]) for row in seed_rows}, judges_dir,
-                   prompter_for(prompting, fmt, seed_rows, p, model.device))
+    engine = evaluation_engine(model, p)
+    return Context(engine, p, {normalise(row["question"]) for row in seed_rows}, judges_dir,
+                   prompter_for(prompting, engine.fmt, seed_rows, p, engine.device), log_dir)

@@ -31,7 +31,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     from isara.judges.registry import build_harm_judge
 
     p = ctx.p
-    judges = {name: build_harm_judge(name, p, ctx.judges_dir, ctx.model.device) for name in p.judges.harm}
+    judges = {name: build_harm_judge(name, p, ctx.judges_dir, ctx.device) for name in p.judges.harm}
     metrics, rows = {}, []
     for name, items in harm_sets(p).items():
         limited = stratified_limit(items, p.evaluate.eval_limit.harm, seed=p.seed)

@@ -71,12 +71,41 @@ def open_model(name: str, device: torch.device, dtype: torch.dtype):
     return model.to(device).eval(), ensure_pad_token(AutoTokenizer.from_pretrained(name))
 
 
-def load_configured(name: str | Path, cfg):
+def open_tokenizer(name: str):
+    """The tokenizer of any model name `open_model` takes, without loading the weights."""
+    if name in CAUSAL_LMS:
+        from transformers import AutoTokenizer
+
+        folder, filename = packaged_gguf(name)
+        return ensure_pad_token(AutoTokenizer.from_pretrained(folder, gguf_file=filename))
+    if Path(name).is_dir():
+        return load_tokenizer(Path(name))
+    from transformers import AutoTokenizer
+
+    try:
+        return ensure_pad_token(AutoTokenizer.from_pretrained(name))
+    except Exception as err:  # OSError, ValueError, hub errors: all mean "cannot be had"
+        raise IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
+                         f"({type(err).__name__})") from None
+
+
+def source_stamp(name: str) -> object:
+    """What a model name stands for now: for a folder (or a reference), each file's name, size and
+    modification time, so that a retrained model never reuses an old run's partial results."""
+    if name in CAUSAL_LMS or not Path(name).is_dir():
+        return name
+    source = Path(model_source(name))
+    return [str(source)] + sorted((str(f.relative_to(source)), f.stat().st_size, f.stat().st_mtime_ns)
+                                  for f in source.rglob("*") if f.is_file())
+
+
+def load_configured(name: str | Path, cfg, device: torch.device | None = None, generating: bool = False):
     """(model, tokenizer, prompt format) of a model folder (or any name `open_model` takes) on the
-    device, dtype and layout that params.yaml `model:` (`cfg`) asks for."""
+    device (or `device`), dtype and layout that params.yaml `model:` (`cfg`) asks for; `generating`:
+    the dtype for inference, which `auto` may make bfloat16 where training stays float32."""
     from isara.devices import resolve_device, resolve_dtype
     from isara.lm.prompts import format_for
 
-    device = resolve_device(cfg.device)
-    model, tokenizer = open_model(str(name), device, resolve_dtype(cfg.dtype, device))
+    device = device or resolve_device(cfg.device)
+    model, tokenizer = open_model(str(name), device, resolve_dtype(cfg.dtype, device, generating))
     return model, tokenizer, format_for(tokenizer, cfg.prompt_format)

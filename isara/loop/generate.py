@@ -3,30 +3,38 @@
 1. For each context (k pool examples around an anchor) the model continues a question prompt;
    sampling (generation.question) keeps the new questions varied.
 2. Each new question is embedded and its k nearest pool examples form its answer prompt; beam
-   search (generation.answer.num_beams) writes the answer.
-Every candidate keeps its provenance: iteration, the ids of both contexts and the raw texts.
+   search (generation.answer.num_beams) writes the answer. An answer the token cap cuts keeps
+   its complete sentences (generation.answer.trim_to_sentence), so the cap wastes little work.
+Every candidate keeps its provenance: iteration, the ids of both contexts, the raw texts and why
+its answer stopped (end: the model ended it; sentence: cut by the cap, trimmed; length: cut).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-from transformers import set_seed
 
 from isara.config import Params
-from isara.lm.generation import Decoding, generate
+from isara.lm.engine import Engine
+from isara.lm.generation import Decoding
 from isara.lm.prompts import PromptFormat, answer_prompt, parse_answer, parse_question, question_prompt
+from isara.text import complete_sentences
 
 
 def _examples(pool_by_id: dict, ids: Sequence[str]) -> list[tuple[str, str]]:
     return [(pool_by_id[i]["question"], pool_by_id[i]["answer"]) for i in ids]
 
 
-def question_decoding(p: Params, fmt: PromptFormat) -> Decoding:
+def round_seed(p: Params, iteration: int) -> int:
+    return p.seed * 1000 + iteration
+
+
+def question_decoding(p: Params, fmt: PromptFormat, iteration: int = 0) -> Decoding:
     q = p.generation.question
     return Decoding(q.max_new_tokens, do_sample=True, temperature=q.temperature, top_p=q.top_p,
-                    stop_strings=fmt.question_stops())
+                    stop_strings=fmt.question_stops(), seed=round_seed(p, iteration))
 
 
 def answer_decoding(p: Params, fmt: PromptFormat) -> Decoding:
@@ -35,23 +43,33 @@ def answer_decoding(p: Params, fmt: PromptFormat) -> Decoding:
                     no_repeat_ngram_size=a.no_repeat_ngram_size, stop_strings=fmt.answer_stops())
 
 
+def answer_of(fmt: PromptFormat, completion, trim_to_sentence: bool) -> tuple[str, str]:
+    """(answer, why it stopped): a capped answer, when trimming is on, keeps its complete sentences."""
+    answer = parse_answer(fmt, completion.text)
+    if completion.finished:
+        return answer, "end"
+    if trim_to_sentence and complete_sentences(answer):
+        return complete_sentences(answer), "sentence"
+    return answer, "length"
+
+
 def generate_candidates(
-    model,
-    tokenizer,
-    fmt: PromptFormat,
+    engine: Engine,
     pool: Sequence[dict],
     contexts: Sequence[dict],
     nearest: Callable[[np.ndarray], list[int]],
     embed_questions: Callable[[list[str]], np.ndarray],
     p: Params,
     iteration: int,
+    log_dir: Path | None = None,
 ) -> list[dict]:
-    """Candidate rows for the filter; `nearest` maps an embedding to k pool positions."""
+    """Candidate rows for the filter; `nearest` maps an embedding to k pool positions; with
+    `log_dir`, finished batches are kept there and a re-run continues from them."""
+    fmt = engine.fmt
     pool_by_id = {row["id"]: row for row in pool}
-    set_seed(p.seed * 1000 + iteration)
     prompts = [question_prompt(fmt, _examples(pool_by_id, c["context_ids"])) for c in contexts]
-    questions = generate(model, tokenizer, fmt, prompts, question_decoding(p, fmt),
-                             p.generation.batch_size, desc=f"round {iteration}: questions")
+    questions = engine.generate(prompts, question_decoding(p, fmt, iteration), [c["id"] for c in contexts],
+                                log_dir, desc=f"round {iteration}: questions")
     candidates = [
         {
             "id": c["id"],
@@ -63,6 +81,7 @@ def generate_candidates(
             "raw_answer": None,
             "answer": "",
             "answer_finished": None,
+            "answer_stop": None,
         }
         for c, done in zip(contexts, questions)
     ]
@@ -75,10 +94,10 @@ def generate_candidates(
             answer_prompt(fmt, _examples(pool_by_id, row["answer_context_ids"]), row["question"])
             for row in todo
         ]
-        answers = generate(model, tokenizer, fmt, prompts, answer_decoding(p, fmt),
-                               p.generation.batch_size, desc=f"round {iteration}: answers")
+        answers = engine.generate(prompts, answer_decoding(p, fmt), [row["id"] for row in todo], log_dir,
+                                  desc=f"round {iteration}: answers")
         for row, done in zip(todo, answers):
             row["raw_answer"] = done.text
-            row["answer"] = parse_answer(fmt, done.text)
-            row["answer_finished"] = done.finished
+            row["answer"], row["answer_stop"] = answer_of(fmt, done, p.generation.answer.trim_to_sentence)
+            row["answer_finished"] = row["answer_stop"] != "length"
     return candidates
