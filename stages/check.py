@@ -4,7 +4,8 @@
 
 It always runs (seconds), and every other stage lies downstream of it (through seed or base), so
 DVC runs it first: a bad params value (an unknown or misspelt key, NaN, a name that would become a
-path outside the project) stops the run here, before DVC removes any stage's outputs.
+path outside the project, the vllm backend without vllm installed) stops the run here, before DVC
+removes any stage's outputs.
 `base.json`, `seed.json`, `<suite>.json` and `judges.json` change exactly when the base model, the
 seed source, or a suite's or the judges' files do (isara/inputs.py).
 """
@@ -23,6 +24,10 @@ from isara.stage import entry
 @entry
 def main(out):
     p = load_params()
+    if p.generation.backend == "vllm":
+        from isara.lm.vllm_engine import require_vllm
+
+        require_vllm()  # one line now, not a traceback deep inside the first generate stage
     digests = Digests()
     found = fingerprints(p, digests)
     digests.save()

@@ -3,6 +3,7 @@ what a param touches. Each repo is a scratch git+DVC copy of this project."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -169,6 +170,15 @@ def test_a_misspelt_key_stops_the_run_before_any_stage(llama_repo):
         _restore(repo)
     assert done.returncode != 0 and "error: params.yaml: unknown key 'gama'" in done.stdout + done.stderr
     assert ran_stages(done.stdout + done.stderr) == {"check"}
+
+
+def test_the_vllm_backend_without_vllm_stops_the_run_with_one_line(llama_repo):
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    repo, _ = llama_repo
+    output = _failing_repro(repo, {"generation.backend": "vllm"})
+    assert "error: generation.backend is 'vllm' but vllm is not installed: pip install \"isara[vllm]\"" in output
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize("name", ["../data", "../../somewhere"])
