@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from isara.lm.tokens import ensure_pad_token
-from isara.packaged import packaged_gguf
 
 ARCHITECTURES = ("llama", "opt", "llama3")
 LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
@@ -25,10 +23,9 @@ LLAMA3_TEMPLATE = (
 
 
 def _tokenizer():
-    from transformers import AutoTokenizer
+    from isara.lm.models import open_tokenizer
 
-    folder, filename = packaged_gguf("smollm2-135m-instruct")
-    return ensure_pad_token(AutoTokenizer.from_pretrained(folder, gguf_file=filename))
+    return open_tokenizer("smollm2-135m-instruct")
 
 
 def _config(arch: str, tokenizer):

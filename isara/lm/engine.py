@@ -71,9 +71,9 @@ class Engine:
     def model(self):
         """The model in this process, loaded on first use (workers load their own)."""
         if self._model is None:
-            from isara.lm.models import load_configured
+            from isara.lm.models import open_weights
 
-            self._model, self.tokenizer, _ = load_configured(self.name, self.cfg, generating=True)
+            self._model = open_weights(self.name, self.device, self.dtype)
         return self._model
 
     @property
@@ -81,6 +81,13 @@ class Engine:
         from isara.devices import resolve_device
 
         return resolve_device(self.cfg.device)
+
+    @property
+    def dtype(self):
+        """The dtype this engine generates in (`model.dtype: auto` may give bfloat16 on a CPU)."""
+        from isara.devices import resolve_dtype
+
+        return resolve_dtype(self.cfg.dtype, self.device, generating=True)
 
     def generate(self, prompts: Sequence[str], decoding: Decoding, ids: Sequence[str] | None = None,
                  log_dir: str | Path | None = None, desc: str = "generate") -> list[Completion]:
@@ -92,10 +99,7 @@ class Engine:
 
             return generate_vllm(self.name, self.cfg, self.tokenizer, self.fmt, prompts, decoding, ids,
                                  self.backend.tensor_parallel, desc)
-        from isara.devices import resolve_dtype
-
-        tag = {"model": self.stamp, "dtype": str(resolve_dtype(self.cfg.dtype, self.device, generating=True)),
-               "device": self.device.type}
+        tag = {"model": self.stamp, "dtype": str(self.dtype), "device": self.device.type}
         work = plan_work(self.tokenizer, self.fmt, prompts, decoding, self.batching, ids, tag)
         if self.batching.workers == 1:
             return run_work(self.model, self.tokenizer, work, log_dir, desc)

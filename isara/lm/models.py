@@ -22,14 +22,9 @@ from isara.lm.tokens import ensure_pad_token
 from isara.packaged import CAUSAL_LMS, packaged_gguf
 
 
-def load_packaged(alias: str, dtype: torch.dtype):
-    """(model, tokenizer) of a packaged GGUF model, de-quantized to `dtype`."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder, filename = packaged_gguf(alias)
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=dtype)
-    return model, ensure_pad_token(tokenizer)
+def _unknown(name: str, err: Exception) -> IsaraError:
+    return IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
+                      f"({type(err).__name__})")
 
 
 def model_source(model_dir: str | Path) -> str:
@@ -46,47 +41,47 @@ def load_tokenizer(model_dir: str | Path):
     return ensure_pad_token(AutoTokenizer.from_pretrained(model_source(model_dir)))
 
 
-def load_model(model_dir: str | Path, device: torch.device, dtype: torch.dtype):
-    """(model, tokenizer) from a folder written by `base` or `finetune` (or a reference), on `device`."""
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(model_source(model_dir), dtype=dtype)
-    return model.to(device).eval(), load_tokenizer(model_dir)
-
-
-def open_model(name: str, device: torch.device, dtype: torch.dtype):
-    """(model, tokenizer) for any model name: a folder (or a reference), a packaged alias or a hub id."""
-    if name in CAUSAL_LMS:
-        model, tokenizer = load_packaged(name, dtype)
-        return model.to(device).eval(), tokenizer
-    if Path(name).is_dir():
-        return load_model(Path(name), device, dtype)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
-    except Exception as err:  # OSError, ValueError, hub errors: all mean "cannot be had"
-        raise IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
-                         f"({type(err).__name__})") from None
-    return model.to(device).eval(), ensure_pad_token(AutoTokenizer.from_pretrained(name))
-
-
 def open_tokenizer(name: str):
     """The tokenizer of any model name `open_model` takes, without loading the weights."""
-    if name in CAUSAL_LMS:
-        from transformers import AutoTokenizer
+    from transformers import AutoTokenizer
 
+    if name in CAUSAL_LMS:
         folder, filename = packaged_gguf(name)
         return ensure_pad_token(AutoTokenizer.from_pretrained(folder, gguf_file=filename))
     if Path(name).is_dir():
         return load_tokenizer(Path(name))
-    from transformers import AutoTokenizer
-
     try:
         return ensure_pad_token(AutoTokenizer.from_pretrained(name))
     except Exception as err:  # OSError, ValueError, hub errors: all mean "cannot be had"
-        raise IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
-                         f"({type(err).__name__})") from None
+        raise _unknown(name, err) from None
+
+
+def open_weights(name: str, device: torch.device, dtype: torch.dtype):
+    """The model of any model name, in eval mode on `device`: a folder (or a reference), a packaged
+    alias (its GGUF de-quantized to `dtype`) or a hub id."""
+    from transformers import AutoModelForCausalLM
+
+    if name in CAUSAL_LMS:
+        folder, filename = packaged_gguf(name)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=dtype)
+    elif Path(name).is_dir():
+        model = AutoModelForCausalLM.from_pretrained(model_source(name), dtype=dtype)
+    else:
+        try:
+            model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+        except Exception as err:  # OSError, ValueError, hub errors: all mean "cannot be had"
+            raise _unknown(name, err) from None
+    return model.to(device).eval()
+
+
+def open_model(name: str, device: torch.device, dtype: torch.dtype):
+    """(model, tokenizer) for any model name: a folder (or a reference), a packaged alias or a hub id."""
+    return open_weights(name, device, dtype), open_tokenizer(name)
+
+
+def load_model(model_dir: str | Path, device: torch.device, dtype: torch.dtype):
+    """(model, tokenizer) from a folder written by `base` or `finetune` (or a reference), on `device`."""
+    return open_model(str(model_dir), device, dtype)
 
 
 def source_stamp(name: str) -> object:

@@ -14,7 +14,7 @@ import torch
 
 from isara.errors import IsaraError
 from isara.fingerprint import Digests, model_fingerprint
-from isara.lm.models import load_packaged
+from isara.lm.models import open_model
 from isara.lm.reference import write_reference
 from isara.packaged import CAUSAL_LMS
 
@@ -36,7 +36,7 @@ def materialize_base(name: str, out_dir: Path) -> dict:
     """Write `out_dir` so that loading it gives the base model named `name`; {"source", "kind"}."""
     out_dir = Path(out_dir)
     if name in CAUSAL_LMS:
-        model, tokenizer = load_packaged(name, torch.float32)
+        model, tokenizer = open_model(name, torch.device("cpu"), torch.float32)
         _plain_copy(model).save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
         return {"source": name, "kind": "packaged"}

@@ -48,9 +48,8 @@ def answer_of(fmt: PromptFormat, completion, trim_to_sentence: bool) -> tuple[st
     answer = parse_answer(fmt, completion.text)
     if completion.finished:
         return answer, "end"
-    if trim_to_sentence and complete_sentences(answer):
-        return complete_sentences(answer), "sentence"
-    return answer, "length"
+    trimmed = complete_sentences(answer) if trim_to_sentence else ""
+    return (trimmed, "sentence") if trimmed else (answer, "length")
 
 
 def generate_candidates(
