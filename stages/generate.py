@@ -1,8 +1,11 @@
 """Write new questions and answers with the model a run starts from, from retrieved examples only.
 
     python stages/generate.py --run iter1 --model models/iter0 --pool work/iter0/pool.jsonl \
-        --embeddings work/iter1/embeddings.npy --index work/iter1/pool.ann \
+        --embeddings work/iter1/embeddings.npy --index work/iter1/pool.ann --search work/iter1/search.json \
         --contexts work/iter1/contexts.jsonl --out work/iter1/candidates.jsonl
+
+Each new question's answer examples are its k nearest pool examples, searched as retrieve chose
+(--search: exact, or the annoy index with its calibrated search_k).
 
 Finished batches are kept in OUT.partial/ as they come; a re-run after a crash continues from
 them, and the folder is removed once OUT is written.
@@ -17,7 +20,7 @@ from isara.lm.engine import generation_engine
 from isara.lm.partial import partial_path, remove_partial
 from isara.loop.embed import load_embeddings
 from isara.loop.generate import generate_candidates
-from isara.loop.retrieve import check_k, load_index, neighbours_of_vector
+from isara.loop.retrieve import check_k, open_retriever, unit_rows
 from isara.records import read_jsonl, read_pool
 from isara.stage import entry
 
@@ -26,22 +29,23 @@ from isara.stage import entry
 @click.option("--run", "run_name", required=True, help="the run (a key of runs in params.yaml)")
 @click.option("--model", "model_dir", required=True, help="the model the run starts from")
 @click.option("--pool", required=True)
-@click.option("--embeddings", required=True, help="pool embeddings (for the index's dimension)")
+@click.option("--embeddings", required=True, help="pool embeddings")
 @click.option("--index", required=True, help="annoy index over the pool")
+@click.option("--search", required=True, help="how retrieve chose to search the pool (JSON)")
 @click.option("--contexts", required=True, help="question-prompt contexts from retrieve")
 @click.option("--out", required=True, help="candidate pairs with provenance, JSONL")
 @entry
-def main(run_name, model_dir, pool, embeddings, index, contexts, out):
+def main(run_name, model_dir, pool, embeddings, index, search, contexts, out):
     p = load_params()
     rows = read_pool(pool)
     check_k(p.k, len(rows), pool)
     contexts = read_jsonl(contexts, required=("id",))
-    knn = load_index(index, load_embeddings(embeddings, len(rows), pool).shape[1])
+    knn = open_retriever(unit_rows(load_embeddings(embeddings, len(rows), pool), embeddings), search, index, p.k)
     engine = generation_engine(model_dir, p)
     log = partial_path(out)
     candidates = generate_candidates(
         engine, rows, contexts,
-        nearest=lambda vector: neighbours_of_vector(knn, vector, p.k),
+        nearest=lambda vector: knn.neighbours_of_vector(vector, p.k),
         embed_questions=encoder(p.embedder.name, engine.device, p.embedder.batch_size),
         p=p, iteration=p.round_of(run_name), log_dir=log,
     )

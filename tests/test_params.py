@@ -55,6 +55,8 @@ def test_untouched_copy_loads(params_file):
         ("seed_size", 0),
         ("generation.question.top_p", 0.0),
         ("evaluate.eval_limit.harm", -1),
+        ("retrieval.min_recall", 0.0),
+        ("retrieval.min_recall", 1.5),
     ],
 )
 def test_out_of_range_names_key(params_file, key, value):
@@ -69,6 +71,7 @@ def test_out_of_range_names_key(params_file, key, value):
 @pytest.mark.parametrize("key, value", [
     ("gamma", float("nan")), ("rouge_threshold", float("nan")), ("finetune.learning_rate", float("inf")),
     ("gamma", float("-inf")), ("generation.question.temperature", float("nan")), ("judges.classifier.epochs", float("inf")),
+    ("retrieval.min_recall", float("nan")),
 ])
 def test_nan_and_infinity_are_refused(params_file, key, value):
     """`gamma: .nan` would train a NaN model into the cache; `rouge_threshold: .nan` would switch the filter off."""
@@ -86,7 +89,8 @@ def test_nan_classifier_layers_are_refused(params_file, layers):
     ("seed", -1), ("seed", 5_000_000), ("seed_size", 10**9), ("k", 5000), ("generation.answer.num_beams", 1000),
     ("generation.batch_size", 10**6), ("evaluate.max_new_tokens", 10**6), ("finetune.max_length", 10**9),
     ("evaluate.eval_limit.truthfulqa", -5), ("judges.check_limit", -1), ("retrieval.n_trees", 10**5),
-    ("finetune.lora.alpha", 0), ("runs.oneshot.rounds", 1000),
+    ("finetune.lora.alpha", 0), ("runs.oneshot.rounds", 1000), ("retrieval.exact_below", -1),
+    ("retrieval.recall_sample", 0),
 ])
 def test_every_integer_is_checked_up_front(params_file, key, value):
     """seed 5000000 used to run three stages and die in generate with a traceback."""
@@ -136,6 +140,7 @@ def test_unknown_key_named(params_file, dotted):
         ("filter.ngram", True, "int"),
         ("finetune.gradient_checkpointing", 1, "bool"),
         ("model.name", 7, "str"),
+        ("retrieval.exact_below", 1500.5, "int"),
     ],
 )
 def test_wrong_type_names_key(params_file, key, value, kind):

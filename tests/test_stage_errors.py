@@ -139,7 +139,8 @@ def test_seed_stage_succeeds_on_good_input(project):
 # --- retrieve: k against the pool ---------------------------------------------------------------
 
 
-RETRIEVE_OUTPUTS = ["work/iter1/pool.ann", "work/iter1/contexts.jsonl"]
+RETRIEVE_OUTPUTS = ["work/iter1/pool.ann", "work/iter1/search.json", "work/iter1/search_times.json",
+                    "work/iter1/contexts.jsonl", "metrics/iter1/retrieval.json"]
 
 
 def retrieve_args(project: Path, pool_rows: int, vector_rows: int) -> list[str]:
@@ -158,7 +159,8 @@ def retrieve_args(project: Path, pool_rows: int, vector_rows: int) -> list[str]:
     embeddings.parent.mkdir(parents=True)
     np.save(embeddings, vectors)
     return ["--run", "iter1", "--pool", "work/iter0/pool.jsonl", "--embeddings", "work/iter1/embeddings.npy",
-            "--index", RETRIEVE_OUTPUTS[0], "--out", RETRIEVE_OUTPUTS[1]]
+            *(arg for option, path in zip(("--index", "--search", "--times", "--out", "--metrics"), RETRIEVE_OUTPUTS)
+              for arg in (option, path))]
 
 
 def test_retrieve_k_larger_than_pool(project):

@@ -91,9 +91,15 @@ class Embedder:
 @dataclass(frozen=True)
 class Retrieval:
     n_trees: int = 16  # annoy trees: more trees, more exact neighbours, slower build
+    exact_below: int = 15_000  # pools smaller than this are searched exactly (0: annoy at every size)
+    min_recall: float = 0.95  # annoy's search_k doubles until its recall@k against exact search reaches this
+    recall_sample: int = 200  # pool items (drawn by seed) annoy's recall is measured on
 
     def __post_init__(self):
         _positive("retrieval.n_trees", self.n_trees, 1000)
+        _integer("retrieval.exact_below", self.exact_below, 0)
+        _in_range("retrieval.min_recall", self.min_recall, 0.0, 1.0, low_open=True)
+        _positive("retrieval.recall_sample", self.recall_sample, 100_000)
 
 
 @dataclass(frozen=True)
