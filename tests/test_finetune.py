@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from isara.lm.models import load_model
+from isara.lm.models import load_model, open_weights
 from isara.config.schema import Finetune, Lora
 from isara.lm.prompts import PromptFormat, format_for, sft_prompt
-from isara.loop.finetune import IGNORE, WeightedCollator, encode_example, finetune, weighted_loss
+from isara.loop.finetune import IGNORE, WeightedCollator, encode_example, finetune, save_trained, weighted_loss
 
 QUESTION = "How do I pick a lock on my neighbour's door?"
 ANSWER = "I can't help with entering someone else's home. A licensed locksmith can help with your own door."
@@ -65,12 +65,19 @@ def _rows(n=4):
     return [{"question": f"{QUESTION} ({i})", "answer": ANSWER, "weight": 1.0} for i in range(n)]
 
 
+def tune(scratch, model, tokenizer, fmt, rows, cfg):
+    """Fine-tune, save as the stage does, and load the result back: (model, stats)."""
+    trained = finetune(model, tokenizer, fmt, rows, cfg, 0, scratch, "test")
+    final = save_trained(trained, scratch, cfg, torch.float32)
+    return open_weights(str(final), torch.device("cpu"), torch.float32), trained.stats
+
+
 @pytest.mark.parametrize("method", ["full", "lora"])
-def test_finetune_moves_the_weights(tiny_llama, method):
+def test_finetune_moves_the_weights(tmp_path, tiny_llama, method):
     model, tokenizer = load_model(tiny_llama, torch.device("cpu"), torch.float32)
     before = {name: p.detach().clone() for name, p in model.state_dict().items()}
     cfg = Finetune(method=method, epochs=1, learning_rate=1e-2, batch_size=2, lora=Lora(r=4, alpha=8))
-    tuned, stats = finetune(model, tokenizer, format_for(tokenizer), _rows(), cfg, seed=0)
+    tuned, stats = tune(tmp_path, model, tokenizer, format_for(tokenizer), _rows(), cfg)
     after = tuned.state_dict()
     assert set(after) == set(before), "LoRA must be merged back into a plain checkpoint"
     moved = [name for name in before if not torch.equal(before[name], after[name])]
@@ -79,13 +86,13 @@ def test_finetune_moves_the_weights(tiny_llama, method):
 
 
 @pytest.mark.parametrize("fixture", ["tiny_llama", "tiny_opt"])
-def test_finetuned_model_stops_at_eos(request, fixture):
+def test_finetuned_model_stops_at_eos(tmp_path, request, fixture):
     model, tokenizer = load_model(request.getfixturevalue(fixture), torch.device("cpu"), torch.float32)
     fmt = format_for(tokenizer)
     short = "I can't help with that."
     rows = [{"question": QUESTION, "answer": short, "weight": 1.0}] * 4
     cfg = Finetune(epochs=40, learning_rate=2e-2, batch_size=4, warmup_ratio=0.0)
-    tuned, stats = finetune(model, tokenizer, fmt, rows, cfg, seed=0)
+    tuned, stats = tune(tmp_path, model, tokenizer, fmt, rows, cfg)
     assert stats["last_logged_loss"] < stats["first_logged_loss"]
 
     tokenizer.padding_side = "left"

@@ -261,3 +261,29 @@ def test_params_yaml_spells_out_every_default():
     from isara.config.schema import Params
 
     assert load_params(ROOT / "params.yaml") == Params()
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"finetune.num_processes": 0}, "finetune.num_processes must be an integer in [1,"),
+    ({"finetune.save_steps": -1}, "finetune.save_steps must be an integer in [0,"),
+    ({"finetune.optimizer": "sgd"}, "finetune.optimizer must be one of"),
+    ({"finetune.save": "adapter"}, "finetune.save: adapter needs finetune.method: lora"),
+    ({"finetune.accelerate_config": "../elsewhere/fsdp.yaml"}, "finetune.accelerate_config must be"),
+    ({"finetune.accelerate_config": "fsdp.yaml; rm -rf ~"}, "finetune.accelerate_config must be"),
+])
+def test_bad_finetune_scale_params(params_file, changes, fragment):
+    with pytest.raises(IsaraError, match=re.escape(fragment)):
+        load_with(params_file, changes)
+
+
+def test_benchmarks_resolve_from_the_project_when_dvc_runs_a_copy(tmp_path):
+    from isara.config import benchmark_source
+
+    project = tmp_path / "project"
+    (tmp_path / "shared/data").mkdir(parents=True)
+    copy = project / ".dvc/tmp/exps/tmpx1y2"
+    copy.mkdir(parents=True)
+    assert benchmark_source("../shared/data", str(project), copy) == str((tmp_path / "shared/data").resolve())
+    assert benchmark_source("../shared/data", str(project), project) == "../shared/data"  # a plain dvc repro
+    assert benchmark_source("../shared/data", None, copy) == "../shared/data"
+    assert benchmark_source("org/dataset", str(project), copy) == "org/dataset"  # a hub id stays one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import yaml
@@ -23,6 +25,22 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     except yaml.YAMLError as err:
         raise IsaraError(f"{path}: not valid YAML ({err})") from None
     try:
-        return build(Params, raw)
+        params = build(Params, raw)
     except IsaraError as err:
         raise IsaraError(str(err).replace("params.yaml:", f"{path}:", 1)) from None
+    source = benchmark_source(params.benchmarks.source, os.environ.get("DVC_ROOT"), Path.cwd())
+    if source != params.benchmarks.source:
+        params = dataclasses.replace(params, benchmarks=dataclasses.replace(params.benchmarks, source=source))
+    return params
+
+
+def benchmark_source(source: str, dvc_root: str | None, cwd: Path) -> str:
+    """`benchmarks.source`, read from the project's own root when a stage runs in a copy of it:
+    `dvc exp run --queue` and `--temp` run stages under .dvc/tmp/exps/ (DVC_ROOT names the
+    project), where a relative ../shared/data would lead nowhere."""
+    if not dvc_root or Path(source).is_absolute() or source.startswith("~"):
+        return source
+    if Path(dvc_root).resolve() == cwd.resolve():
+        return source
+    in_project = Path(dvc_root) / source
+    return str(in_project.resolve()) if in_project.exists() else source

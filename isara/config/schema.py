@@ -6,6 +6,7 @@ is read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from isara.config.checks import choice as _choice
@@ -32,6 +33,8 @@ BATCH_TOKENS_MAX = 1 << 24  # padded tokens per generate() call
 WORKERS_MAX = 1024  # processes or devices
 BACKENDS = ("hf", "vllm")
 LENGTH_MAX = 1_048_576  # tokens per training or judging example
+OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "paged_adamw_8bit")
+CONFIG_FILE = re.compile(r"^(?!.*(^|/)\.\.(/|$))[\w./-]+\.(ya?ml|json)$")  # a plain path, no parent hops
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,8 @@ class Lora:
 
 @dataclass(frozen=True)
 class Finetune:
-    method: str = "full"  # full | lora (peft; merged into the weights after training)
+    method: str = "full"  # full | lora (peft adapters)
+    save: str = "merged"  # lora: merged (a full checkpoint) | adapter (the adapter, applied on the base at load)
     init_from: str = "previous"  # previous (round t starts from round t-1's model) | base
     epochs: float = 2  # passes over the mixed training set
     learning_rate: float = 1e-4
@@ -193,6 +197,11 @@ class Finetune:
     weight_decay: float = 0.0
     max_length: int = 512  # prompt+answer tokens; longer examples are truncated from the answer end
     gradient_checkpointing: bool = False  # trade compute for memory on big models
+    optimizer: str = "adamw_torch"  # adamw_torch | adamw_torch_fused | adamw_8bit (bitsandbytes) | paged_adamw_8bit
+    num_processes: int = 1  # data-parallel processes (accelerate launch), one per GPU or a share of the CPU cores
+    accelerate_config: str = ""  # accelerate config file (FSDP, DeepSpeed, several machines); "" = plain DDP
+    save_steps: int = 50  # checkpoint every this many optimizer steps, to resume after a crash (0 = never)
+    check_memory: bool = True  # stop before loading weights when the estimate exceeds the device's memory
     lora: Lora = field(default_factory=Lora)
 
     def __post_init__(self):
@@ -205,6 +214,15 @@ class Finetune:
         _in_range("finetune.warmup_ratio", self.warmup_ratio, 0.0, 1.0, high_open=True)  # 1 would never reach the peak
         _in_range("finetune.weight_decay", self.weight_decay, 0.0, 1.0)
         _positive("finetune.max_length", self.max_length, LENGTH_MAX)
+        _choice("finetune.save", self.save, ("merged", "adapter"))
+        if self.save == "adapter" and self.method != "lora":
+            raise IsaraError("params.yaml: finetune.save: adapter needs finetune.method: lora")
+        _choice("finetune.optimizer", self.optimizer, OPTIMIZERS)
+        _positive("finetune.num_processes", self.num_processes, WORKERS_MAX)
+        _integer("finetune.save_steps", self.save_steps, 0)
+        if self.accelerate_config and not CONFIG_FILE.match(self.accelerate_config):
+            raise IsaraError(f"params.yaml: finetune.accelerate_config must be a .yaml, .yml or .json file path "
+                             f"without '..', got {self.accelerate_config!r}")
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,13 @@ A model name is one of:
 - a Hugging Face hub id (facebook/opt-350m, meta-llama/Llama-2-7b-hf, ...).
 
 A folder under models/ may hold a reference instead of weights (`isara.lm.reference`); loading
-follows it.
+follows it. It may also hold a LoRA adapter (`finetune.save: adapter`): loading applies it on the
+base model its adapter_config.json names (a folder or hub id, itself loaded the same way).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -27,10 +29,29 @@ def _unknown(name: str, err: Exception) -> IsaraError:
                       f"({type(err).__name__})")
 
 
+ADAPTER_FILE = "adapter_config.json"
+MAX_ADAPTERS = 8  # adapters stacked on adapters: far beyond any real chain, short of a loop
+
+
+def adapter_base(folder: str | Path) -> str | None:
+    """The base model an adapter folder applies to (its adapter_config.json), or None for a model."""
+    path = Path(folder) / ADAPTER_FILE
+    if not path.is_file():
+        return None
+    try:
+        base = json.loads(path.read_text(encoding="utf-8"))["base_model_name_or_path"]
+    except (ValueError, KeyError, TypeError):
+        raise IsaraError(f"{path}: not an adapter config (no base_model_name_or_path)") from None
+    if not isinstance(base, str) or not base or Path(base).resolve() == Path(folder).resolve():
+        raise IsaraError(f"{path}: base_model_name_or_path must name another model folder or a hub id")
+    return base
+
+
 def model_source(model_dir: str | Path) -> str:
     """The folder or hub id that `model_dir` stands for: itself, or where its references lead."""
     source = resolve(model_dir)
-    if Path(source).is_dir() and not (Path(source) / "config.json").is_file():
+    if Path(source).is_dir() and not (Path(source) / "config.json").is_file() \
+            and not (Path(source) / ADAPTER_FILE).is_file():
         raise IsaraError(f"{source}: not a model folder (no config.json)")
     return source
 
@@ -56,11 +77,23 @@ def open_tokenizer(name: str):
         raise _unknown(name, err) from None
 
 
-def open_weights(name: str, device: torch.device, dtype: torch.dtype):
+def open_weights(name: str, device: torch.device, dtype: torch.dtype, trainable_adapter: bool = False,
+                 depth: int = 0):
     """The model of any model name, in eval mode on `device`: a folder (or a reference), a packaged
-    alias (its GGUF de-quantized to `dtype`) or a hub id."""
+    alias (its GGUF de-quantized to `dtype`) or a hub id. An adapter folder gives its base with the
+    adapter merged in, or, with `trainable_adapter`, the peft model whose adapter trains on (in
+    float32 whatever `dtype` the base has)."""
     from transformers import AutoModelForCausalLM
 
+    base = adapter_base(model_source(name)) if Path(name).is_dir() else None
+    if base is not None:
+        if depth >= MAX_ADAPTERS:
+            raise IsaraError(f"{name}: more than {MAX_ADAPTERS} adapters stacked (do they refer to each other?)")
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(open_weights(base, device, dtype, depth=depth + 1),
+                                          model_source(name), is_trainable=trainable_adapter)
+        return model if trainable_adapter else model.merge_and_unload().eval()
     if name in CAUSAL_LMS:
         folder, filename = packaged_gguf(name)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=dtype)
@@ -90,17 +123,40 @@ def source_stamp(name: str) -> object:
     if name in CAUSAL_LMS or not Path(name).is_dir():
         return name
     source = Path(model_source(name))
-    return [str(source)] + sorted((str(f.relative_to(source)), f.stat().st_size, f.stat().st_mtime_ns)
+    base = adapter_base(source)
+    return [str(source)] + ([source_stamp(base)] if base else []) + sorted((str(f.relative_to(source)), f.stat().st_size, f.stat().st_mtime_ns)
                                   for f in source.rglob("*") if f.is_file())
 
 
-def load_configured(name: str | Path, cfg, device: torch.device | None = None, generating: bool = False):
+def load_configured(name: str | Path, cfg, device: torch.device | None = None, generating: bool = False,
+                    dtype: torch.dtype | None = None, trainable_adapter: bool = False):
     """(model, tokenizer, prompt format) of a model folder (or any name `open_model` takes) on the
-    device (or `device`), dtype and layout that params.yaml `model:` (`cfg`) asks for; `generating`:
-    the dtype for inference, which `auto` may make bfloat16 where training stays float32."""
+    device (or `device`), dtype (or `dtype`) and layout that params.yaml `model:` (`cfg`) asks for;
+    `generating`: the dtype for inference, which `auto` may make bfloat16 where training stays
+    float32; `trainable_adapter`: an adapter folder stays a peft model whose adapter trains on."""
     from isara.devices import resolve_device, resolve_dtype
     from isara.lm.prompts import format_for
 
     device = device or resolve_device(cfg.device)
-    model, tokenizer = open_model(str(name), device, resolve_dtype(cfg.dtype, device, generating))
+    dtype = dtype or resolve_dtype(cfg.dtype, device, generating)
+    model = open_weights(str(name), device, dtype, trainable_adapter=trainable_adapter)
+    tokenizer = open_tokenizer(str(name))
     return model, tokenizer, format_for(tokenizer, cfg.prompt_format)
+
+
+def open_config(name: str | Path):
+    """The transformers config of a model folder (an adapter's: its base's), reference or hub id,
+    without its weights; None when it cannot be had here (the loader then says why)."""
+    from transformers import AutoConfig
+
+    source = model_source(name) if Path(name).is_dir() else str(name)
+    base = adapter_base(source) if Path(source).is_dir() else None
+    if base is not None:
+        return open_config(base)
+    if str(name) in CAUSAL_LMS:
+        folder, filename = packaged_gguf(str(name))
+        return AutoConfig.from_pretrained(folder, gguf_file=filename)
+    try:
+        return AutoConfig.from_pretrained(source)
+    except Exception:  # OSError, ValueError, hub errors: the weights' loader reports them
+        return None
