@@ -85,6 +85,12 @@ def test_packaged_alias_cannot_be_served():
         serving_source("smollm2-135m-instruct")
 
 
+def test_an_adapter_folder_cannot_be_served(tmp_path):
+    (tmp_path / "adapter_config.json").write_text('{"base_model_name_or_path": "models/iter0"}')
+    with pytest.raises(IsaraError, match="finetune.save: merged"):
+        serving_source(str(tmp_path))
+
+
 class _FakeLLM:
     """Stands in for vllm.LLM: records what it is given, ends every request on EOS after 2 tokens."""
 

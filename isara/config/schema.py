@@ -197,7 +197,7 @@ class Finetune:
     weight_decay: float = 0.0
     max_length: int = 512  # prompt+answer tokens; longer examples are truncated from the answer end
     gradient_checkpointing: bool = False  # trade compute for memory on big models
-    optimizer: str = "adamw_torch"  # adamw_torch | adamw_torch_fused | adamw_8bit (bitsandbytes) | paged_adamw_8bit
+    optimizer: str = "adamw_torch_fused"  # adamw_torch_fused | adamw_torch | adamw_8bit (bitsandbytes) | paged_adamw_8bit
     num_processes: int = 1  # data-parallel processes (accelerate launch), one per GPU or a share of the CPU cores
     accelerate_config: str = ""  # accelerate config file (FSDP, DeepSpeed, several machines); "" = plain DDP
     save_steps: int = 50  # checkpoint every this many optimizer steps, to resume after a crash (0 = never)

@@ -84,13 +84,16 @@ def completion_of_output(output) -> Completion:
 
 def serving_source(name: str) -> str:
     """The folder or hub id vLLM loads for the model `name` (references followed)."""
-    from isara.lm.models import model_source
+    from isara.lm.models import adapter_base, model_source
     from isara.packaged import CAUSAL_LMS
 
     source = model_source(name)
     if name in CAUSAL_LMS or source in CAUSAL_LMS:
         raise IsaraError(f"model '{name}' is a packaged GGUF alias, which vLLM cannot serve: use a Hugging "
                          "Face folder (e.g. models/iter0) or hub id, or set generation.backend: hf")
+    if adapter_base(source) is not None:
+        raise IsaraError(f"model '{name}' is a LoRA adapter (finetune.save: adapter), which the vllm backend "
+                         "does not apply: use finetune.save: merged or generation.backend: hf")
     return source
 
 
