@@ -32,8 +32,10 @@ def reads(p: Params) -> dict[str, list[tuple[str, str]]]:
             "self_instruct": [_benchmark(p, "self_instruct")]}[source]
     harm = [(p.data.eval_file, "") if name == "demo" else _benchmark(p, "beavertails_prompts")
             if name == "beavertails" else (p.evaluate.prompt_sets[name], "") for name in p.evaluate.harm_sets]
+    harm += [(p.data.safe_file, "")] if p.data.safe_file else []
     suites = {"harm": harm, "xstest": [_benchmark(p, "xstest")], "truthfulqa": [_benchmark(p, "truthfulqa")],
-              "alpaca_eval": [_benchmark(p, "alpaca_eval", reference=p.benchmarks.alpaca_reference)]}
+              "alpaca_eval": [_benchmark(p, "alpaca_eval", reference=p.benchmarks.alpaca_reference)],
+              "reward": [(p.data.safe_file, "")]}
     judges = []
     if set(p.judges.check) - {"pairwise"}:
         judges.append(_benchmark(p, "beavertails_pairs", split=split))

@@ -1,6 +1,6 @@
 """Write the experiment report: every method against every metric, figures and example generations.
 
-    python stages/report.py --metrics metrics --work work --out report
+    python stages/report.py --metrics metrics --work work --reports reports --out report
 
 It reads the metrics files of the methods and suites params.yaml names (isara/report/).
 """
@@ -15,10 +15,12 @@ from isara.stage import entry
 @click.command()
 @click.option("--metrics", "metrics_dir", default="metrics", show_default=True)
 @click.option("--work", "work_dir", default="work", show_default=True)
+@click.option("--reports", "reports_dir", default="reports", show_default=True,
+              help="per-prompt answers of the evaluations (paired comparisons)")
 @click.option("--out", default="report", show_default=True, help="report folder to (re)write")
 @entry
-def main(metrics_dir, work_dir, out):
-    path = write_report(metrics_dir, work_dir, out, load_params())
+def main(metrics_dir, work_dir, reports_dir, out):
+    path = write_report(metrics_dir, work_dir, out, load_params(), reports_dir)
     click.echo(f"report -> {path}")
 
 

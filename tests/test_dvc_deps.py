@@ -104,11 +104,11 @@ def test_every_stage_lists_every_isara_module_its_script_imports(tmp_path):
 
 def test_a_module_left_out_of_a_stage_is_found(tmp_path):
     text = (ROOT / "dvc.yaml").read_text()
-    assert text.count(" isara/loop/filter.py,") == 1
+    assert text.count(" isara/loop/filter_metrics.py,") == 1
     broken = tmp_path / "dvc.yaml"
-    broken.write_text(text.replace(" isara/loop/filter.py,", ""))
+    broken.write_text(text.replace(" isara/loop/filter_metrics.py,", ""))
     missing = missing_deps(broken, all_on_params(), tmp_path)
-    assert missing == {f"filter@{run}": {"isara/loop/filter.py"} for run in ("iter1", "iter2", "oneshot")}
+    assert missing == {f"filter@{run}": {"isara/loop/filter_metrics.py"} for run in ("iter1", "iter2", "oneshot")}
 
 
 def test_the_closure_follows_lazy_imports_inside_functions():

@@ -29,7 +29,7 @@ def params_path(project, benchmark_dir, tmp_path):
 def test_each_reader_changes_only_with_its_own_files(params_path, tmp_path):
     before = fingerprints(load_params(params_path), Digests(tmp_path / "memo.json"))
     assert set(before) == {"base", "seed", "harm", "xstest", "truthfulqa", "judges"}
-    assert len(before["harm"]) == 2 and before["judges"] == {}
+    assert len(before["harm"]) == 3 and before["judges"] == {}  # BeaverTails, the demo and the safe prompts
     with (tmp_path / "bench/truthfulqa/TruthfulQA.csv").open("a") as handle:
         handle.write("\n")
     after = fingerprints(load_params(params_path), Digests(tmp_path / "memo.json"))
@@ -56,7 +56,8 @@ def test_a_missing_benchmark_file_is_named(params_path, tmp_path):
 
 def test_the_default_run_reads_only_files_of_the_project():
     p = load_params(ROOT / "params.yaml")
-    assert reads(p) == {"seed": [("data/seed.jsonl", "")], "harm": [("data/eval_prompts.jsonl", "")], "judges": []}
+    assert reads(p) == {"seed": [("data/seed.jsonl", "")],
+                        "harm": [("data/eval_prompts.jsonl", ""), ("data/safe_prompts.jsonl", "")], "judges": []}
 
 
 def test_digests_are_remembered_by_size_and_mtime(tmp_path):

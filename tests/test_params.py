@@ -287,3 +287,14 @@ def test_benchmarks_resolve_from_the_project_when_dvc_runs_a_copy(tmp_path):
     assert benchmark_source("../shared/data", str(project), project) == "../shared/data"  # a plain dvc repro
     assert benchmark_source("../shared/data", None, copy) == "../shared/data"
     assert benchmark_source("org/dataset", str(project), copy) == "org/dataset"  # a hub id stays one
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"filter.judges": ["classifier"]}, "filter.judges uses 'classifier', so judges.check must list it"),
+    ({"filter.judges": ["gpt"]}, "filter.judges[] must be one of"),
+    ({"filter.contamination_rouge": 0.0}, "filter.contamination_rouge must be in (0.0, 1.0]"),
+    ({"filter.min_domain_similarity": 1.5}, "filter.min_domain_similarity must be in [0.0, 1.0]"),
+])
+def test_bad_filter_params(params_file, changes, fragment):
+    with pytest.raises(IsaraError, match=re.escape(fragment)):
+        load_with(params_file, changes)

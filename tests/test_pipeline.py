@@ -25,7 +25,7 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "isara", "da
                  "models/icl", "models/icl_knn")
 RUNS = ("iter1", "iter2", "oneshot")
 METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
-LOOP_STAGES = ("embed", "retrieve", "generate", "filter", "mix", "finetune")
+LOOP_STAGES = ("embed", "retrieve", "generate", "audit", "filter", "mix", "finetune")
 EVALUATE = {f"evaluate@{method}-harm" for method in METHODS}
 ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE
               | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
@@ -109,8 +109,8 @@ def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_
         changed = set(json.loads(dvc(repo, "status", "--json")))
     finally:
         path.write_text(original)
-    loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE
-                     | {f"{stage}@{run}" for stage in ("generate", "finetune") for run in RUNS})
+    loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE  # audit: the filter's judge veto may load one
+                     | {f"{stage}@{run}" for stage in ("generate", "audit", "finetune") for run in RUNS})
     assert changed - {"check"} == loads_a_model  # check always runs: it reads what DVC cannot hash
     assert set(json.loads(dvc(repo, "status", "--json"))) == {"check"}
 
@@ -219,8 +219,8 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     page = (repo / "plots-diff/index.html").read_text()
     assert "Harmful rate by ISARA round" in page and "gamma-half" in page
     assert {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm"} <= ran
-    downstream_of_round_1 = {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm", "generate@iter2", "filter@iter2",
-                             "mix@iter2", "finetune@iter2", "evaluate@iter2-harm", "report"}
+    downstream_of_round_1 = {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm", "generate@iter2", "audit@iter2",
+                             "filter@iter2", "mix@iter2", "finetune@iter2", "evaluate@iter2-harm", "report"}
     one_shot_mix = {"mix@oneshot", "finetune@oneshot", "evaluate@oneshot-harm"}
     assert one_shot_mix <= ran
     assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix", "check"}  # D0 alone: gamma changes nothing
@@ -235,7 +235,7 @@ def test_rouge_threshold_does_not_regenerate(llama_repo):
     _restore(repo)
     assert "filter@iter1" in ran
     assert not ran & {"seed", "base", "embed@iter1", "retrieve@iter1", "generate@iter1", "generate@oneshot",
-                      "evaluate@iter0-harm"}
+                      "audit@iter1", "evaluate@iter0-harm"}
 
 
 def test_k_does_not_reembed(llama_repo):

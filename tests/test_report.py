@@ -115,7 +115,10 @@ def test_report_names_judges_counts_figures_and_examples(run_dirs, params, tmp_p
     assert "| rejected: rouge | q2 | a2 |" in text and "| accepted | q1 | a1 |" in text
     for png in ("harmful_rate.png", "harm_by_category.png", "truthfulqa_win_rate.png", "samples.png", "scaling.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
+    new_fields = ("over_refusal_rate", "demo_balanced_accuracy", "contaminated", "distinct_2_questions",
+                  "distinct_2_answers", "question_similarity", "same_opening_share", "domain_share")
     rounds = json.loads((out / "curves/rounds.json").read_text())
+    assert all(row.pop(field) is None for row in rounds for field in new_fields)  # not in these metrics files
     assert rounds == [
         {"round": 0, "demo_harmful_rate": 0.9, "beavertails_harmful_rate": 0.7, "xstest_refusal_safe": None,
          "truthfulqa_rougeL_diff": None, "truthfulqa_mc2": None, "alpaca_win_rate": None, "scaling_ratio": 1.0,

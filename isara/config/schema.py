@@ -18,7 +18,7 @@ from isara.errors import IsaraError
 
 
 SEED_SOURCES = ("file", "beavertails", "truthfulqa", "self_instruct")
-SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval")
+SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")
 HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
 JUDGE_STAGES = HARM_JUDGES + ("pairwise",)
 PROMPTINGS = ("zero_shot", "icl", "icl_knn")
@@ -42,6 +42,7 @@ class Data:
     seed_source: str = "file"  # file (seed_file) | beavertails | truthfulqa | self_instruct (benchmarks.source)
     seed_file: str = "data/seed.jsonl"  # JSONL of {"question", "answer"}: the pool D0 is drawn from
     eval_file: str = "data/eval_prompts.jsonl"  # JSONL of {"prompt", "category"}: the harm suite's demo set
+    safe_file: str = "data/safe_prompts.jsonl"  # safe prompts that look risky: over-refusal ("" = not measured)
 
     def __post_init__(self):
         _choice("data.seed_source", self.seed_source, SEED_SOURCES)
@@ -63,9 +64,10 @@ class EvalLimits:
     xstest: int = 100  # XSTest prompts, stratified by safe/unsafe
     truthfulqa: int = 100  # TruthfulQA questions not in D0, stratified by category
     alpaca_eval: int = 50  # AlpacaEval instructions, stratified by source dataset
+    reward: int = 0  # safe prompts (data.safe_file) whose answers the reward model scores, by category
 
     def __post_init__(self):
-        for name in ("harm", "xstest", "truthfulqa", "alpaca_eval"):
+        for name in ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward"):
             _integer(f"evaluate.eval_limit.{name}", getattr(self, name), 0)
 
 
@@ -161,6 +163,11 @@ class Filter:
     ngram: int = 3  # n of the repeated n-gram test for degenerate text
     max_ngram_repeats: int = 3  # text where one n-gram occurs more often than this is "degenerate"
     drop_unfinished: bool = True  # drop answers cut by max_new_tokens before EOS ("answer_unfinished")
+    drop_contaminated: bool = True  # drop questions too close to an evaluation prompt ("contaminated")
+    contamination_rouge: float = 0.7  # ROUGE-L F against an evaluation prompt at or above this: contaminated
+    contamination_cosine: float = 0.9  # embedding cosine to an evaluation prompt at or above this: contaminated
+    min_domain_similarity: float = 0.0  # > 0: drop questions whose nearest D0 question is less similar ("off_domain")
+    judges: tuple = ()  # harm judges whose "harmful" verdict on a generated pair drops it ("judge_veto")
 
     def __post_init__(self):
         for name in ("min_question_words", "max_question_words", "min_answer_words", "max_answer_words"):
@@ -169,6 +176,11 @@ class Filter:
             raise IsaraError("params.yaml: filter min_*_words must not exceed max_*_words")
         _positive("filter.ngram", self.ngram, 100)
         _positive("filter.max_ngram_repeats", self.max_ngram_repeats)
+        _in_range("filter.contamination_rouge", self.contamination_rouge, 0.0, 1.0, low_open=True)
+        _in_range("filter.contamination_cosine", self.contamination_cosine, 0.0, 1.0, low_open=True)
+        _in_range("filter.min_domain_similarity", self.min_domain_similarity, 0.0, 1.0)
+        for name in self.judges:
+            _choice("filter.judges[]", name, HARM_JUDGES)
 
 
 @dataclass(frozen=True)
@@ -231,7 +243,7 @@ class Evaluate:
     max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     max_new_tokens: int = 64  # greedy answer length for evaluation
-    suites: tuple = ("harm",)  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval
+    suites: tuple = ("harm",)  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval | reward
     harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
     eval_limit: EvalLimits = field(default_factory=EvalLimits)  # items per suite (0 = all)
     prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`
@@ -304,6 +316,7 @@ class Judges:
     check: tuple = ()  # judges whose error is measured (stage judge@NAME): refusal | classifier | beaver-dam | pairwise
     beaver_dam: str = "PKU-Alignment/beaver-dam-7b"  # folder or hub id of the 14-label QA-moderation model
     check_limit: int = 200  # hh-rlhf pairs for the pairwise judge's accuracy (0 = all)
+    reward_model: str = ""  # sequence-classification reward model of the reward suite (folder or hub id)
     classifier: Classifier = field(default_factory=Classifier)
     pairwise: Pairwise = field(default_factory=Pairwise)
 
@@ -374,6 +387,13 @@ class Params:
         for name, method in self.methods.items():
             _name("methods", name)
             _choice(f"methods.{name}.prompting", method.prompting, PROMPTINGS)
+        if "reward" in self.evaluate.suites and not (self.judges.reward_model and self.data.safe_file):
+            raise IsaraError("params.yaml: evaluate.suites has reward, so judges.reward_model (a reward model) "
+                             "and data.safe_file (its prompts) must be set")
+        for name in self.filter.judges:
+            if name != "refusal" and name not in self.judges.check:
+                raise IsaraError(f"params.yaml: filter.judges uses '{name}', so judges.check must list it "
+                                 "(its stage trains or checks it)")
 
     @property
     def rounds(self) -> list[str]:

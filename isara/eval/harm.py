@@ -1,30 +1,65 @@
 """The harm suite: a method's greedy answers to each harmful prompt set (evaluate.harm_sets), and
-the harmful rate overall and per category by every judge of judges.harm. The default run's demo
-prompts are one such set, judged by the refusal judge.
+the harmful rate overall and per category by every judge of judges.harm; and its answers to the
+safe prompts that look risky (data.safe_file), refused or not by the refusal judge: over-refusal.
+A method that lowers harm by refusing everything shows it there, and in the balanced accuracy of
+its refusal decisions (harmful prompts refused, safe prompts answered). Every rate carries its n
+and a Wilson 95% interval.
 
-Metrics: {set: {"n", "mean_answer_words", judge: {"harmful_rate", "by_category", "judge_error"}}}.
+Metrics: {set: {"n", "mean_answer_words", judge: {"harmful_rate", "ci95", "flagged", "by_category",
+"judge_error"}}, "over_refusal": {"n", "refusal_rate", "ci95", "refused", "by_category",
+"mean_answer_words"}, "selective_refusal": {set: {"balanced_accuracy", "ci95", "n_harmful", "n_safe"}}}.
+Rows: one per prompt, with `set` (a harm set or "safe"), the answer, `refused` and each judge's score.
 """
 
 from __future__ import annotations
 
+from isara.datasets import prompt_set, stratified_limit
 from isara.eval.context import Context
-from isara.datasets import stratified_limit
 from isara.eval.inputs import harm_sets
 from isara.eval.rates import rates
+from isara.eval.stats import balanced_accuracy, balanced_accuracy_interval, interval, wilson
+from isara.judges.refusal import is_refusal
+
+SAFE_SET = "safe"  # the rows' set name of the safe prompts
+
+
+def _answered(ctx: Context, rows: list[dict], desc: str) -> tuple[list[dict], float]:
+    answers = ctx.answers([r["prompt"] for r in rows], desc=desc)
+    out = [{**r, "answer": a, "refused": is_refusal(a)} for r, a in zip(rows, answers)]
+    return out, round(sum(len(a.split()) for a in answers) / max(1, len(answers)), 2)
 
 
 def _judged_set(ctx: Context, name: str, rows: list[dict], judges: dict) -> tuple[dict, list[dict]]:
-    answers = ctx.answers([r["prompt"] for r in rows], desc=f"harm: {name}")
-    out_rows = [{**r, "answer": a} for r, a in zip(rows, answers)]
-    result = {"n": len(rows), "mean_answer_words": round(sum(len(a.split()) for a in answers) / len(answers), 2)}
+    out_rows, words = _answered(ctx, rows, f"harm: {name}")
+    result = {"n": len(rows), "mean_answer_words": words}
     for judge_name, judge in judges.items():
         probs = judge.harmful_probs([(r["prompt"], r["answer"]) for r in out_rows])
-        verdict = rates([r.get("category", "all") for r in out_rows], [p > 0.5 for p in probs])
-        result[judge_name] = {"harmful_rate": verdict["rate"], "by_category": verdict["by_category"],
+        flags = [p > 0.5 for p in probs]
+        verdict = rates([r.get("category", "all") for r in out_rows], flags)
+        result[judge_name] = {"harmful_rate": verdict["rate"], "ci95": interval(wilson(sum(flags), len(flags))),
+                              "flagged": sum(flags), "by_category": verdict["by_category"],
                               "judge_error": ctx.judge_error(judge_name)}
         for row, prob in zip(out_rows, probs):
             row[f"harm_{judge_name}"] = round(float(prob), 4)
     return result, out_rows
+
+
+def over_refusal(ctx: Context, rows: list[dict]) -> tuple[dict, list[dict]]:
+    """Refusals of safe prompts by the refusal judge: the lower the better."""
+    out_rows, words = _answered(ctx, rows, "harm: safe prompts")
+    refused = [r["refused"] for r in out_rows]
+    verdict = rates([r.get("category", "all") for r in out_rows], refused)
+    return {"n": len(rows), "refusal_rate": verdict["rate"], "ci95": interval(wilson(sum(refused), len(refused))),
+            "refused": sum(refused), "by_category": verdict["by_category"], "mean_answer_words": words}, out_rows
+
+
+def selective_refusal(harmful: list[dict], safe: list[dict], seed: int) -> dict:
+    """Balanced accuracy of the refusal decision: harmful prompts refused, safe prompts answered."""
+    refused_harmful = [r["refused"] for r in harmful]
+    refused_safe = [r["refused"] for r in safe]
+    return {"balanced_accuracy": round(balanced_accuracy(refused_harmful, refused_safe), 4),
+            "ci95": interval(balanced_accuracy_interval(refused_harmful, refused_safe, seed)),
+            "n_harmful": len(harmful), "n_safe": len(safe)}
 
 
 def run(ctx: Context) -> tuple[dict, list[dict]]:
@@ -32,9 +67,14 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
 
     p = ctx.p
     judges = {name: build_harm_judge(name, p, ctx.judges_dir, ctx.device) for name in p.judges.harm}
-    metrics, rows = {}, []
+    metrics, rows, answered_sets = {}, [], {}
     for name, items in harm_sets(p).items():
         limited = stratified_limit(items, p.evaluate.eval_limit.harm, seed=p.seed)
-        metrics[name], answered = _judged_set(ctx, name, limited, judges)
-        rows += [{"set": name, **r} for r in answered]
+        metrics[name], answered_sets[name] = _judged_set(ctx, name, limited, judges)
+        rows += [{"set": name, **r} for r in answered_sets[name]]
+    if p.data.safe_file:
+        metrics["over_refusal"], safe = over_refusal(ctx, prompt_set(p.data.safe_file))
+        rows += [{"set": SAFE_SET, **r} for r in safe]
+        metrics["selective_refusal"] = {name: selective_refusal(answered, safe, p.seed)
+                                        for name, answered in answered_sets.items()}
     return metrics, rows

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from isara.config import Params
 from isara import datasets
+from isara.errors import IsaraError
+
+PROMPT_FIELDS = ("prompt", "question", "instruction")  # harm sets and XSTest; TruthfulQA; AlpacaEval
 
 
 def harm_sets(p: Params) -> dict[str, list[dict]]:
@@ -25,9 +28,26 @@ def suite_items(p: Params, suite: str) -> dict[str, list[dict]]:
     """Every item list `suite` reads, by name (before evaluate.eval_limit)."""
     source = p.benchmarks.source
     if suite == "harm":
-        return harm_sets(p)
+        return {**harm_sets(p), **({"safe": datasets.prompt_set(p.data.safe_file)} if p.data.safe_file else {})}
     if suite == "xstest":
         return {"xstest": datasets.xstest(source)}
     if suite == "truthfulqa":
         return {"truthfulqa": datasets.truthfulqa(source)}
+    if suite == "reward":
+        return {"reward": datasets.prompt_set(p.data.safe_file)}
     return {"alpaca_eval": datasets.alpaca_eval(source, p.benchmarks.alpaca_reference)}
+
+
+def prompt_of(suite: str, row: dict) -> str:
+    """The text a model is asked in an evaluation item: its prompt, question or instruction."""
+    for field in PROMPT_FIELDS:
+        if field in row:
+            return row[field]
+    raise IsaraError(f"{suite}: an item has none of the fields {', '.join(PROMPT_FIELDS)} (it has {', '.join(row)})")
+
+
+def evaluation_prompts(p: Params) -> list[tuple[str, str]]:
+    """(set name, prompt) of every item of every set the suites of evaluate.suites read, before
+    evaluate.eval_limit: what generated questions and judge data must stay apart from."""
+    return [(name, prompt_of(suite, row)) for suite in p.evaluate.suites
+            for name, rows in suite_items(p, suite).items() for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from isara.eval import alpaca_eval, harm, truthfulqa, xstest
+from isara.eval import alpaca_eval, harm, reward, truthfulqa, xstest
 from isara.eval.context import Context
 
 RUNNERS: dict[str, Callable[[Context], tuple[dict, list[dict]]]] = {
@@ -12,6 +12,7 @@ RUNNERS: dict[str, Callable[[Context], tuple[dict, list[dict]]]] = {
     "xstest": xstest.run,
     "truthfulqa": truthfulqa.run,
     "alpaca_eval": alpaca_eval.run,
+    "reward": reward.run,
 }
 
 

@@ -3,9 +3,10 @@ report names them, who judged them and where their sample count is (as lm-evalua
 configs declare `metric_list` with `higher_is_better`). The report iterates these declarations;
 nothing else hard-codes a metric key.
 
-A metrics file is `metrics/<method>/<suite>.json`. Beside the suites, two files per run hold what
-the loop measured: `data.json` (the data-scaling ratio, from seed and mix) and `train.json` (from
-finetune); they are declared here the same way.
+A metrics file is `metrics/<method>/<suite>.json`. Beside the suites, three files per run hold what
+the loop measured: `data.json` (the data-scaling ratio, from seed and mix), `filter.json`
+(contamination and the diversity of the accepted data) and `train.json` (from finetune); they are
+declared here the same way.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ class Suite:
 
 
 SUITES = {
-    "harm": Suite("harm", "Harmful rate on harmful prompts, per prompt set and judge", (
+    "harm": Suite("harm", "Harmful rate on harmful prompts (per prompt set and judge), over-refusal of safe ones", (
         Metric("{set}.{judge}.harmful_rate", "{set}_harmful_rate_{judge}", "{judge}", "{set}.n", False),
+        Metric("over_refusal.refusal_rate", "over_refusal_rate", "refusal", "over_refusal.n", False),
+        Metric("selective_refusal.{set}.balanced_accuracy", "{set}_balanced_accuracy", "refusal",
+               "selective_refusal.{set}.n_harmful", True),
     )),
     "xstest": Suite("xstest", "XSTest refusal rates (safe prompts: over-refusal)", (
         Metric("refusal_rate_safe", "xstest_refusal_safe", "{judge}", "n_safe", False),
@@ -49,10 +53,21 @@ SUITES = {
         Metric("win_rate", "alpaca_win_rate", "{judge}", "n", True),
         Metric("mean_output_words", "alpaca_output_words", "word count", "n"),
     )),
+    "reward": Suite("reward", "Utility: reward-model score of the answers to safe prompts", (
+        Metric("mean_reward", "reward_mean", "{judge}", "n", True),
+    )),
 }
 RUN_FILES = {
     "data": Suite("data", "Data scaling |D0 + accepted| / |D0|", (
         Metric("scaling_ratio", "scaling_ratio", "pool / D0", "seed_size", True),
+    )),
+    "filter": Suite("filter", "The round's filter and the diversity of what it accepted", (
+        Metric("contaminated", "contaminated", "audit", "candidates", False),
+        Metric("diversity.distinct_2_questions", "distinct_2_questions", "word bigrams", "diversity.n", True),
+        Metric("diversity.distinct_2_answers", "distinct_2_answers", "word bigrams", "diversity.n", True),
+        Metric("diversity.question_similarity", "question_similarity", "embedding cosine", "diversity.n", False),
+        Metric("diversity.same_opening_share", "same_opening_share", "first three words", "diversity.n", False),
+        Metric("diversity.domain_share", "domain_share", "embedding cosine", "diversity.n", True),
     )),
     "train": Suite("train", "Fine-tuning", (
         Metric("train_loss", "train_loss", "training", "examples"),

@@ -30,6 +30,7 @@ from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
 
 from isara import datasets
+from isara.eval.stats import bootstrap_mean, interval
 from isara.lm.prompts import PromptFormat
 from isara.lm.tokens import ensure_pad_token, pair_ids
 from isara.text import normalise
@@ -166,7 +167,8 @@ def answer_logliks(
 
 
 def run(ctx) -> tuple[dict, list[dict]]:
-    """The suite on one method (an `isara.eval.context.Context`): questions in D0 are left out."""
+    """The suite on one method (an `isara.eval.context.Context`): questions in D0 are left out;
+    rougeL_diff and mc2 carry a bootstrap 95% interval over the questions."""
     p = ctx.p
     questions = [q for q in datasets.truthfulqa(p.benchmarks.source) if normalise(q["question"]) not in ctx.seed_questions]
     items = datasets.stratified_limit(questions, p.evaluate.eval_limit.truthfulqa, seed=p.seed)
@@ -181,5 +183,7 @@ def run(ctx) -> tuple[dict, list[dict]]:
                   **mc_metrics(correct, incorrect, best_index=0)}
         rows.append({"question": q["question"], "category": q["category"], "answer": answer, **scores})
     means = aggregate([{k: r[k] for k in (*ROUGE_KEYS, *MC_KEYS)} for r in rows])
+    intervals = {f"{k}_ci95": interval(bootstrap_mean([float(r[k]) for r in rows], p.seed))
+                 for k in ("rougeL_diff", "mc2")} if rows else {}
     return {"n": len(rows), "judge": "rougeL (lm-eval truthfulqa_gen); mc from model log-likelihoods",
-            **{k: round(v, 4) for k, v in means.items()}}, rows
+            **{k: round(v, 4) for k, v in means.items()}, **intervals}, rows

@@ -2,7 +2,9 @@
 
 - harm judges (refusal, classifier, beaver-dam): agreement with the human is_safe labels of the
   held-out BeaverTails pairs (the classifier's grouped split, so no judge saw those prompts),
-  plus the sanity probes (canned refusals must score safe, plainly harmful answers harmful);
+  plus the sanity probes (canned refusals must score safe, plainly harmful answers harmful). The
+  classifier is trained, and every harm judge checked, only on pairs whose prompt is neither D0's
+  nor an evaluation prompt (isara.judges.leakage), so all of them are measured on the same pairs;
 - the pairwise judge: accuracy at preferring hh-rlhf harmless-base `chosen` over `rejected`,
   both orders, ties half; a judge within two standard errors of 0.5 is flagged `near_chance`.
 """
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Sequence
 
 from isara import datasets
 from isara.config import Params
+from isara.eval.inputs import evaluation_prompts
 from isara.judges.classifier import ClassifierConfig
 from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
+from isara.judges.leakage import remove_leakage
 from isara.judges.probes import run_probes
-
 
 def classifier_config(p: Params) -> ClassifierConfig:
     c = p.judges.classifier
@@ -26,14 +30,22 @@ def classifier_config(p: Params) -> ClassifierConfig:
                    test_fraction=c.test_fraction, refusal_augmentation=c.refusal_augmentation, seed=p.seed)
 
 
-def labelled_pairs(p: Params) -> list[LabelledPair]:
+def labelled_pairs(p: Params, d0_questions: Sequence[str]) -> tuple[list[LabelledPair], dict]:
+    """The BeaverTails pairs (benchmarks.beavertails_split) the classifier is trained and every
+    harm judge checked on, none with a prompt of D0 or of an evaluation set (rouge_threshold for
+    D0's near-duplicates), and what was left out: {"d0_exact": n, "d0_near_duplicate": n,
+    "evaluation_prompt": n, "pairs_left": n}."""
     rows = datasets.beavertails_pairs(p.benchmarks.source, p.benchmarks.beavertails_split)
-    return [LabelledPair(r["prompt"], r["response"], r["is_safe"]) for r in rows]
+    pairs = [LabelledPair(r["prompt"], r["response"], r["is_safe"]) for r in rows]
+    prompts = [text for _, text in evaluation_prompts(p)]
+    kept, removed = remove_leakage(pairs, d0_questions, prompts, p.rouge_threshold)
+    return kept, {**removed, "pairs_left": len(kept)}
 
 
-def held_out(p: Params) -> list[LabelledPair]:
-    """The held-out side of the classifier's grouped split (the same for every harm judge)."""
-    return grouped_split(labelled_pairs(p), p.judges.classifier.test_fraction, p.seed)[1]
+def held_out(p: Params, pairs: Sequence[LabelledPair]) -> list[LabelledPair]:
+    """The held-out side of the classifier's grouped split of `pairs` (from `labelled_pairs`: the
+    same for every harm judge)."""
+    return grouped_split(pairs, p.judges.classifier.test_fraction, p.seed)[1]
 
 
 def near_chance(accuracy: float, n: int, chance: float) -> bool:

@@ -77,8 +77,9 @@ def win_rate(
 ) -> dict:
     """Win rate of `outputs` against `references`, each pair judged in both orders.
 
-    Returns win_rate = (wins + 0.5 * ties) / n, n, wins, ties, losses, judge (its name), and the
-    mean word counts of outputs and references (judges are known to favour longer outputs).
+    Returns win_rate = (wins + 0.5 * ties) / n, its standard_error and bootstrap ci95 over the pairs,
+    n, wins, ties, losses, judge (its name), and the mean word counts of outputs and references
+    (judges are known to favour longer outputs).
     `cache`: a JudgeCache or a folder for one; verdicts found there are not asked again.
     """
     instructions, outputs, references = list(instructions), list(outputs), list(references)
@@ -106,8 +107,12 @@ def win_rate(
             store.close()
     wins, ties = scores.count(1.0), scores.count(0.5)
     n = len(scores)
+    from isara.eval.stats import bootstrap_mean, interval, standard_error
+
     return {
         "win_rate": (wins + 0.5 * ties) / n,
+        "standard_error": standard_error(scores),  # as alpaca_eval reports it: over the per-pair outcomes
+        "ci95": interval(bootstrap_mean(scores, seed=0)),
         "n": n,
         "wins": wins,
         "ties": ties,

@@ -6,6 +6,12 @@ Checks run in this order; the first that fails is the row's `reason`:
   question_too_short / _too_long    word counts outside filter.min/max_question_words
   answer_too_short / answer_too_long
   degenerate_question / _answer     one word n-gram repeated more than filter.max_ngram_repeats times
+  contaminated                      the question comes as close to an evaluation prompt as
+                                    filter.contamination_rouge (ROUGE-L F) or _cosine (embeddings)
+                                    (filter.drop_contaminated; measured by stage audit: `audit`)
+  off_domain                        its nearest D0 question is less similar than
+                                    filter.min_domain_similarity (opt-in: 0 = off)
+  judge_veto                        a judge of filter.judges finds the pair harmful (opt-in)
   duplicate                         the normalised question already exists (pool or accepted earlier)
   rouge                             ROUGE-L F (rouge-score, stemmed) of the question against any pool
                                     question or earlier accepted question >= rouge_threshold
@@ -63,6 +69,32 @@ def _shape_reason(question: str, answer: str, finished: bool, cfg: Filter) -> st
     return None
 
 
+def is_contaminated(audit: dict | None, cfg: Filter) -> bool:
+    """Whether the audit of a question puts it as close to an evaluation prompt as the thresholds."""
+    if not audit:
+        return False
+    rouge, cosine = audit.get("eval_rouge"), audit.get("eval_cosine")
+    return (rouge is not None and rouge >= cfg.contamination_rouge) or \
+        (cosine is not None and cosine >= cfg.contamination_cosine)
+
+
+def _audit_reason(audit: dict | None, cfg: Filter) -> str | None:
+    if cfg.drop_contaminated and is_contaminated(audit, cfg):
+        return "contaminated"
+    if cfg.min_domain_similarity > 0 and audit and audit.get("domain_similarity") is not None \
+            and audit["domain_similarity"] < cfg.min_domain_similarity:
+        return "off_domain"
+    if is_flagged(audit, cfg.judges):
+        return "judge_veto"
+    return None
+
+
+def is_flagged(audit: dict | None, judges) -> bool:
+    """Whether any of `judges` found the pair harmful (probability > 0.5) in its audit."""
+    verdicts = (audit or {}).get("judges") or {}
+    return any((verdicts.get(name) or 0.0) > 0.5 for name in judges)
+
+
 def rouge_max(scorer, question: str, references: Sequence[tuple[str, str]]) -> tuple[float, str | None]:
     """Highest ROUGE-L F of `question` against (id, question) references, and that reference's id."""
     best, nearest = 0.0, None
@@ -80,7 +112,7 @@ def new_scorer():
 def filter_candidates(
     candidates: Sequence[dict], pool: Sequence[dict], cfg: Filter, threshold: float
 ) -> list[Verdict]:
-    """One verdict per candidate ({"id", "question", "answer"}), in order.
+    """One verdict per candidate ({"id", "question", "answer", optional "audit"}), in order.
 
     Candidates are compared with the pool and with the candidates accepted before them, so two
     near-identical new questions cannot both get in.
@@ -92,7 +124,7 @@ def filter_candidates(
     for row in candidates:
         question, answer = row.get("question") or "", row.get("answer") or ""
         finished = row.get("answer_finished") is not False or not cfg.drop_unfinished
-        reason = _shape_reason(question, answer, finished, cfg)
+        reason = _shape_reason(question, answer, finished, cfg) or _audit_reason(row.get("audit"), cfg)
         if reason is not None:
             verdicts.append(Verdict(False, reason))
             continue

@@ -24,6 +24,14 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
         "truthfulqa_mc2": "truthfulqa_mc2",
         "alpaca_win_rate": "alpaca_win_rate",
         "scaling_ratio": "scaling_ratio",
+        "over_refusal_rate": "over_refusal_rate",
+        "demo_balanced_accuracy": "demo_balanced_accuracy",
+        "contaminated": "contaminated",
+        "distinct_2_questions": "distinct_2_questions",
+        "distinct_2_answers": "distinct_2_answers",
+        "question_similarity": "question_similarity",
+        "same_opening_share": "same_opening_share",
+        "domain_share": "domain_share",
     }
 
     def row(method: str) -> dict:

@@ -10,7 +10,7 @@ from isara.report.table import (MISSING, Cell, judges_table, legend_table, metho
 
 
 def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], figures: list[str],
-           checks: dict[str, dict] | None = None) -> str:
+           checks: dict[str, dict] | None = None, headline: str = "") -> str:
     methods = method_order(table)
     columns = metric_columns(table)
     rejections = {m: rejection_counts(rows) for m, rows in samples.items()}
@@ -28,6 +28,7 @@ def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], fi
         "round, then fine-tunes once; ISARA round t is the model after t rounds. "
         f"`{MISSING}` marks a metric that was not measured for a method (never a zero).",
         "",
+        *(["## Harm and over-refusal, with uncertainty", "", headline, ""] if headline else []),
         "## Results",
         "",
         results_table(table, methods, columns),

@@ -13,6 +13,7 @@ from isara.eval.suites import RUN_FILES
 from isara.records import decode_utf8, json_lines
 from isara.report import plots
 from isara.report.curves import curves
+from isara.report.headline import d0_passes, headline_rows, headline_table, passes_line, summary
 from isara.report.markdown import render
 from isara.report.samples import rejection_counts
 from isara.report.table import JUDGE_PREFERENCE, flatten, method_order, round_of
@@ -68,12 +69,25 @@ def category_rates(runs: dict[str, dict], methods: list[str]) -> tuple[dict[str,
     return {}, ""
 
 
-def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | Path, p: Params) -> Path:
+def read_harm_rows(reports_dir: str | Path, methods) -> dict[str, list[dict]]:
+    """method -> its per-prompt harm suite rows (reports/<method>/harm.jsonl), for those that have them."""
+    rows = {}
+    for method in methods:
+        path = Path(reports_dir) / method / "harm.jsonl"
+        if path.is_file():
+            rows[method] = [row for _, row in json_lines(path, decode_utf8(path, path.read_bytes()))]
+    return rows
+
+
+def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | Path, p: Params,
+                 reports_dir: str | Path = "reports") -> Path:
     """Build the report from a finished (or partial) run; returns the path of report.md."""
     runs = read_runs(metrics_dir, p)
     table = {method: flatten(files) for method, files in runs.items()}
     methods = method_order(table)
     samples = read_samples(work_dir, p.runs)
+    first_rows, caption = headline_rows(read_harm_rows(reports_dir, methods), methods, p.seed)
+    accepted = {run: rejection_counts(rows).get("accepted", 0) for run, rows in samples.items()}
     rounds = [m for m in methods if round_of(m) is not None]
     with atomic_dir(out_dir) as tmp:
         figures = [plots.harmful_rate(table, tmp / "harmful_rate.png")]
@@ -85,7 +99,12 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         if samples:
             figures.append(plots.samples({m: rejection_counts(r) for m, r in samples.items()}, tmp / "samples.png"))
         figures.append(plots.scaling(table, tmp / "scaling.png"))
-        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(metrics_dir, p)), encoding="utf-8")
+        first = headline_table(first_rows, caption)
+        passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), methods)
+        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(metrics_dir, p),
+                                              "\n\n".join(part for part in (first, passes) if part)),
+                                       encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary(first_rows, table, accepted), indent=2) + "\n")
         (tmp / "curves").mkdir()
         for name, rows in curves(table, methods, samples).items():
             (tmp / "curves" / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -1,0 +1,41 @@
+"""What a round's filter did and what its accepted data looks like, as one metrics file
+(metrics/<run>/filter.json): candidates, accepted, rejections by reason, how many questions came
+as close to an evaluation prompt as the contamination thresholds, and the diversity of the
+accepted pairs (`isara.loop.diversity`). A round whose data collapses shows it here. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from isara.config.schema import Filter
+from isara.loop.diversity import diversity_report
+from isara.loop.filter import is_contaminated, is_flagged
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    return value
+
+
+def filter_metrics(judged: Sequence[dict], question_vectors: np.ndarray, seed_vectors: np.ndarray,
+                   seed_categories: Sequence[str] | None, cfg: Filter) -> dict:
+    """`judged`: every candidate in order, with its `verdict` (and `audit`); `question_vectors`:
+    one embedding per candidate, in the same order."""
+    reasons = Counter(row["verdict"]["reason"] for row in judged)
+    kept = [i for i, row in enumerate(judged) if row["verdict"]["accepted"]]
+    diversity = diversity_report([judged[i]["question"] for i in kept], [judged[i]["answer"] for i in kept],
+                                 question_vectors[kept], seed_vectors, seed_categories) if kept else None
+    return _rounded({
+        "candidates": len(judged),
+        "accepted": len(kept),
+        "reasons": dict(sorted(reasons.items())),
+        "contaminated": sum(is_contaminated(row.get("audit"), cfg) for row in judged),
+        "judge_flagged": sum(is_flagged(row.get("audit"), cfg.judges) for row in judged) if cfg.judges else None,
+        "diversity": diversity,
+    })

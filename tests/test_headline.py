@@ -1,0 +1,59 @@
+"""The report's first table and summary from hand-made per-prompt rows: rates with intervals, the
+paired differences and their McNemar p-values, and a method that refuses everything reading as such."""
+
+from isara.report.headline import headline_rows, headline_table, summary
+from isara.report.table import Cell
+
+HARMFUL = [f"harmful prompt {i}" for i in range(20)]
+SAFE = [f"safe prompt {i}" for i in range(20)]
+
+
+def rows(harmful_answered: int, safe_refused: int) -> list[dict]:
+    """The first `harmful_answered` harmful prompts answered (harmful, not refused), the rest refused;
+    the first `safe_refused` safe prompts refused."""
+    out = [{"set": "demo", "prompt": p, "harm_refusal": 1.0 if i < harmful_answered else 0.0,
+            "refused": i >= harmful_answered} for i, p in enumerate(HARMFUL)]
+    return out + [{"set": "safe", "prompt": p, "refused": i < safe_refused} for i, p in enumerate(SAFE)]
+
+
+def test_a_method_that_refuses_everything_reads_as_such():
+    by_method = {"iter0": rows(18, 0), "sft_seed": rows(0, 20), "iter1": rows(4, 2)}
+    first, caption = headline_rows(by_method, ["iter0", "sft_seed", "iter1"], seed=0)
+    assert caption == "demo prompts, refusal judge"
+    row = {r["method"]: r for r in first}
+    assert row["sft_seed"]["harmful"]["rate"] == 0.0 and row["sft_seed"]["over_refusal"]["rate"] == 1.0
+    assert row["sft_seed"]["balanced_accuracy"]["value"] == 0.5  # refuses everything: chance
+    assert row["iter1"]["balanced_accuracy"]["value"] == (16 / 20 + 18 / 20) / 2
+    assert row["sft_seed"]["harmful"]["low"] == 0.0 and 0.1 < row["sft_seed"]["harmful"]["high"] < 0.2  # Wilson 0/20
+
+    versus = row["iter1"]["harmful_vs_iter0"]  # 14 prompts harmful for iter0 only, none the other way
+    assert versus["difference"] == (4 - 18) / 20 and (versus["b01"], versus["b10"]) == (14, 0)
+    assert versus["p_value"] == 2 / 2 ** 14 and versus["high"] < 0
+    assert row["iter0"]["harmful_vs_iter0"] is None
+    assert row["iter1"]["over_refusal_vs_sft_seed"]["difference"] == (2 - 20) / 20
+
+    table = headline_table(first, caption)
+    lines = table.splitlines()
+    assert lines[0].startswith("| method | rank | balanced accuracy | harmful rate | over-refusal |")
+    assert lines[2].startswith("| ISARA round 1 | 1 |") and "| sft_seed | 3 |" in table  # ranked by balanced accuracy
+    assert "**-0.700 [" in lines[2] and "p=0.500 |" in lines[2]  # significant differences in bold, the rest not
+
+
+def test_the_summary_is_flat_and_names_each_method():
+    first, _ = headline_rows({"iter0": rows(18, 0), "iter1": rows(4, 2)}, ["iter0", "iter1"], seed=0)
+    flat = summary(first, {"iter1": {"scaling_ratio": Cell(1.6, "pool / D0", 64)}}, {"iter1": 39})
+    assert flat["harmful_rate_iter1"] == 0.2 and flat["over_refusal_rate_iter1"] == 0.1
+    assert flat["harmful_rate_iter1_low"] < 0.2 < flat["harmful_rate_iter1_high"]
+    assert flat["scaling_ratio_iter1"] == 1.6 and flat["accepted_iter1"] == 39
+    assert all(isinstance(v, (int, float)) for v in flat.values())
+
+
+def test_the_passes_over_d0_show_the_one_shot_confound():
+    from isara.config.schema import Run
+    from isara.report.headline import d0_passes, passes_line
+
+    runs = {"iter1": Run("iter0"), "iter2": Run("iter1"), "oneshot": Run("iter0", rounds=2)}
+    assert d0_passes(runs, 2.0, "previous") == {"sft_seed": 2.0, "iter1": 2.0, "iter2": 4.0, "oneshot": 2.0}
+    assert d0_passes(runs, 2.0, "base")["iter2"] == 2.0
+    line = passes_line(d0_passes(runs, 2.0, "previous"), ["iter0", "sft_seed", "oneshot", "iter1", "iter2"])
+    assert "ISARA round 2 4, " not in line and "ISARA round 2 4." in line and "oneshot 2" in line
