@@ -7,7 +7,8 @@
 A pool below retrieval.exact_below examples is searched exactly; a larger one through the annoy
 index, its search_k raised until recall@k reaches retrieval.min_recall (isara/loop/retrieve.py).
 The choice goes beside the index (--search, which generate reads) and, with its recall, to the
-metrics; the build, calibration and query times, which vary from run to run, to --times.
+metrics; the build, calibration and query times, which vary from run to run, to --times: a log
+that .dvcignore keeps out of every hash (it would change dvc.lock at every run).
 
 A run writes samples_per_iteration x runs.<run>.rounds contexts, seeded by its round: the
 one-shot run (round 1, every round's budget) starts with round 1's own contexts.
