@@ -17,6 +17,7 @@ from isara import datasets
 from isara.atomic import atomic_dir, write_json
 from isara.config import JUDGE_STAGES, load_params
 from isara.devices import resolve_device
+from isara.eval.inputs import evaluation_prompts
 from isara.judges import checks
 from isara.records import read_pool
 from isara.stage import entry
@@ -40,7 +41,8 @@ def main(name, seed_pool, out, metrics):
             pairs = pairs[: p.judges.check_limit] if p.judges.check_limit else pairs
             result = preference_accuracy(build_pairwise_judge(p.judges.pairwise, device), pairs)
         else:
-            pairs, leakage = checks.labelled_pairs(p, [row["question"] for row in read_pool(seed_pool)])
+            prompts = [text for _, text in evaluation_prompts(p)]
+            pairs, leakage = checks.labelled_pairs(p, [row["question"] for row in read_pool(seed_pool)], prompts)
             left_out = ", ".join(f"{rule}={n}" for rule, n in leakage.items() if rule != "pairs_left")
             click.echo(f"judge {name}: {leakage['pairs_left']} BeaverTails pairs, left out: {left_out}")
             if name == "classifier":

@@ -122,8 +122,10 @@ def test_the_judge_trains_on_no_d0_and_no_evaluation_prompt(real_params):
     from isara.judges import checks
 
     rows, d0, d0_exact, d0_reworded, evaluated = real_params
+    from isara.eval.inputs import evaluation_prompts
+
     p = load_params()
-    pairs, leakage = checks.labelled_pairs(p, d0)
+    pairs, leakage = checks.labelled_pairs(p, d0, [text for _, text in evaluation_prompts(p)])
 
     left_out = {normalise(q) for q in d0_exact + d0_reworded + evaluated}
     assert not {normalise(x.prompt) for x in pairs} & left_out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from isara.eval.stats import (
+from isara.stats import (
     balanced_accuracy,
     balanced_accuracy_interval,
     bootstrap_mean,

@@ -17,7 +17,7 @@ from isara.datasets import prompt_set, stratified_limit
 from isara.eval.context import Context
 from isara.eval.inputs import harm_sets
 from isara.eval.rates import rates
-from isara.eval.stats import balanced_accuracy, balanced_accuracy_interval, interval, wilson
+from isara.stats import balanced_accuracy, balanced_accuracy_interval, interval, wilson
 from isara.judges.refusal import is_refusal
 
 SAFE_SET = "safe"  # the rows' set name of the safe prompts

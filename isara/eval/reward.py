@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from isara import datasets
 from isara.eval.context import Context
-from isara.eval.stats import bootstrap_mean, interval, standard_error
+from isara.stats import bootstrap_mean, interval, standard_error
 
 
 def run(ctx: Context) -> tuple[dict, list[dict]]:

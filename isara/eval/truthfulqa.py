@@ -30,7 +30,7 @@ from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
 
 from isara import datasets
-from isara.eval.stats import bootstrap_mean, interval
+from isara.stats import bootstrap_mean, interval
 from isara.lm.prompts import PromptFormat
 from isara.lm.tokens import ensure_pad_token, pair_ids
 from isara.text import normalise

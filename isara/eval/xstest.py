@@ -6,7 +6,7 @@ from __future__ import annotations
 from isara import datasets
 from isara.eval.context import Context
 from isara.eval.rates import rates
-from isara.eval.stats import interval, wilson
+from isara.stats import interval, wilson
 from isara.judges.refusal import is_refusal
 
 

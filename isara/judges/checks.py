@@ -17,7 +17,6 @@ from typing import Sequence
 
 from isara import datasets
 from isara.config import Params
-from isara.eval.inputs import evaluation_prompts
 from isara.judges.classifier import ClassifierConfig
 from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
 from isara.judges.leakage import remove_leakage
@@ -30,15 +29,15 @@ def classifier_config(p: Params) -> ClassifierConfig:
                    test_fraction=c.test_fraction, refusal_augmentation=c.refusal_augmentation, seed=p.seed)
 
 
-def labelled_pairs(p: Params, d0_questions: Sequence[str]) -> tuple[list[LabelledPair], dict]:
+def labelled_pairs(p: Params, d0_questions: Sequence[str],
+                   evaluation_prompts: Sequence[str]) -> tuple[list[LabelledPair], dict]:
     """The BeaverTails pairs (benchmarks.beavertails_split) the classifier is trained and every
     harm judge checked on, none with a prompt of D0 or of an evaluation set (rouge_threshold for
     D0's near-duplicates), and what was left out: {"d0_exact": n, "d0_near_duplicate": n,
     "evaluation_prompt": n, "pairs_left": n}."""
     rows = datasets.beavertails_pairs(p.benchmarks.source, p.benchmarks.beavertails_split)
     pairs = [LabelledPair(r["prompt"], r["response"], r["is_safe"]) for r in rows]
-    prompts = [text for _, text in evaluation_prompts(p)]
-    kept, removed = remove_leakage(pairs, d0_questions, prompts, p.rouge_threshold)
+    kept, removed = remove_leakage(pairs, d0_questions, evaluation_prompts, p.rouge_threshold)
     return kept, {**removed, "pairs_left": len(kept)}
 
 

@@ -107,7 +107,7 @@ def win_rate(
             store.close()
     wins, ties = scores.count(1.0), scores.count(0.5)
     n = len(scores)
-    from isara.eval.stats import bootstrap_mean, interval, standard_error
+    from isara.stats import bootstrap_mean, interval, standard_error
 
     return {
         "win_rate": (wins + 0.5 * ties) / n,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from isara.eval.stats import balanced_accuracy, balanced_accuracy_interval, paired_rate_difference, wilson
+from isara.stats import balanced_accuracy, balanced_accuracy_interval, paired_rate_difference, wilson
 from isara.report.table import JUDGE_PREFERENCE, MISSING, method_label
 
 SAFE_SET = "safe"
