@@ -96,6 +96,31 @@ def test_the_same_prompts_give_the_same_completions_in_any_batching(tiny_llama):
     assert [c.text for c in one] == [c.text for c in many]
 
 
+@pytest.mark.parametrize("family", ["tiny_llama", "tiny_opt"])
+def test_beams_share_one_run_of_the_prompt_and_answer_as_generate_does(family, request):
+    """Each prompt runs once and its beams copy its cache: the same beams as `generate`'s own, which
+    runs the prompt once per beam (left-padded rows of different lengths in one batch)."""
+    import torch
+
+    from isara.lm.generation import completion_of, prefilled
+    from isara.lm.stops import stop_ids
+
+    engine = Engine(request.getfixturevalue(family), CPU, Batching(batch_size=16))
+    decoding = Decoding(8, num_beams=3, repetition_penalty=1.1, no_repeat_ngram_size=3)
+    ours = engine.generate(PROMPTS, decoding)
+    model, tok = engine.model, engine.tokenizer
+    rows = [tok(p, add_special_tokens=engine.fmt.add_special_tokens)["input_ids"] for p in PROMPTS]
+    width = max(map(len, rows))
+    ids = torch.tensor([[tok.pad_token_id] * (width - len(r)) + r for r in rows])
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    with torch.inference_mode():
+        theirs = model.generate(input_ids=ids, attention_mask=mask, **decoding.kwargs(), pad_token_id=tok.pad_token_id)
+        cache = prefilled(model, ids, mask, 3)["cache"]
+    assert cache.get_seq_length() == width - 1 and cache.layers[0].keys.shape[0] == 3 * len(PROMPTS)
+    stops = stop_ids(model.generation_config, tok)
+    assert [c.text for c in ours] == [completion_of(t, stops, (), tok).text for t in theirs[:, width:].tolist()]
+
+
 def test_answers_that_end_on_the_second_end_id_are_finished(tiny_llama3):
     """Llama-3-style chat: the generation config lists <|end_of_text|> and <|eot_id|>, and the chat
     template closes turns with <|eot_id|>; generation stops on either and calls it finished."""

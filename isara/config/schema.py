@@ -137,8 +137,8 @@ class AnswerDecoding:
 @dataclass(frozen=True)
 class Generation:
     samples_per_iteration: int = 40  # new questions attempted per round (the paper: 512)
-    batch_size: int = 16  # sequences per generate() call (beams count), prompts bucketed by length
-    max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call: bounds the KV cache
+    batch_size: int = 32  # sequences per generate() call (beams count), prompts bucketed by length
+    max_batch_tokens: int = 32_768  # (longest prompt + new tokens) x sequences per call: bounds the KV cache
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     backend: str = "hf"  # hf | vllm (sampled questions and greedy evaluation; beam answers stay on hf)
     tensor_parallel: int = 1  # vllm: GPUs one model is split over
