@@ -137,16 +137,19 @@ def _seed_rows(path: str, prompting: str) -> list[dict]:
 
 
 @main.command()
-@click.option("--metrics", "metrics_dir", default="metrics", show_default=True, help="the pipeline's metrics folder")
+@click.option("--metrics", "metrics_dir", default="metrics/methods", show_default=True,
+              help="the pipeline's per-method metrics folder")
 @click.option("--work", "work_dir", default="work", show_default=True, help="the pipeline's work folder")
 @click.option("--out", default="report", show_default=True, help="report folder to (re)write")
+@click.option("--summary", "summary_path", default="metrics/summary.json", show_default=True,
+              help="the flat summary to (re)write")
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-def report(metrics_dir, work_dir, out, params_path):
-    """Build report/report.md, its PNG figures and the dvc plots data from a run's files."""
+def report(metrics_dir, work_dir, out, summary_path, params_path):
+    """Build report/report.md, its PNG figures, the dvc plots data and metrics/summary.json from a run's files."""
     from isara.report.write import write_report
 
     try:
-        path = write_report(metrics_dir, work_dir, out, load_params(params_path))
+        path = write_report(metrics_dir, work_dir, out, load_params(params_path), summary_path=summary_path)
     except IsaraError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"report -> {path}")

@@ -46,7 +46,7 @@ def standard_error(values: Sequence[float]) -> float:
     return float(array.std(ddof=1) / math.sqrt(array.size))
 
 
-def _percentiles(samples: np.ndarray) -> tuple[float, float]:
+def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
     """The 2.5th and 97.5th percentiles of `samples`."""
     low, high = np.percentile(samples, [2.5, 97.5])
     return float(low), float(high)
@@ -69,7 +69,7 @@ def bootstrap_mean(values: Sequence[float], seed: int, resamples: int = RESAMPLE
         raise ValueError("bootstrap_mean needs at least one value")
     if np.all(array == array[0]):
         return float(array[0]), float(array[0])
-    return _percentiles(_resampled_means(array, np.random.default_rng(seed), resamples))
+    return percentile_interval(_resampled_means(array, np.random.default_rng(seed), resamples))
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -145,7 +145,7 @@ def balanced_accuracy_interval(
     rng = np.random.default_rng(seed)
     harmful_rates = _resampled_means(harmful.astype(float), rng, resamples)
     safe_rates = _resampled_means(safe.astype(float), rng, resamples)
-    return _percentiles((harmful_rates + (1.0 - safe_rates)) / 2)
+    return percentile_interval((harmful_rates + (1.0 - safe_rates)) / 2)
 
 
 def interval(low_high: tuple[float, float]) -> list[float]:

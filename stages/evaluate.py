@@ -1,7 +1,7 @@
 """Run one evaluation suite on one method: its model prompted as the methods table says.
 
     python stages/evaluate.py --method iter1 --suite harm --seed work/iter0/pool.jsonl \
-        --answers reports/iter1/harm.jsonl --metrics metrics/iter1/harm.json
+        --answers reports/iter1/harm.jsonl --metrics metrics/methods/iter1/harm.json
 
 The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); suites
 (isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval. Finished answer batches are kept in

@@ -4,7 +4,7 @@ rejection with its reason, and what the round's accepted data looks like.
     python stages/filter.py --pool work/iter0/pool.jsonl --candidates work/iter1/candidates.jsonl \
         --audit work/iter1/audit.jsonl --embeddings work/iter1/candidate_embeddings.npz \
         --accepted work/iter1/accepted.jsonl --rejected work/iter1/rejected.jsonl \
-        --pool-out work/iter1/pool.jsonl --metrics metrics/iter1/filter.json
+        --pool-out work/iter1/pool.jsonl --metrics metrics/methods/iter1/filter.json
 """
 
 import click

@@ -1,8 +1,8 @@
 """Supervised fine-tuning on a run's weighted mix (full or LoRA, from the base or the previous model).
 
     python stages/finetune.py --name iter1 --stage finetune@iter1 --train work/iter1/train.jsonl \
-        --base models/iter0 --previous models/iter0 --out models/iter1 --metrics metrics/iter1/train.json \
-        --curves metrics/iter1/training
+        --base models/iter0 --previous models/iter0 --out models/iter1 --metrics metrics/methods/iter1/train.json \
+        --curves metrics/methods/iter1/training
 
 With finetune.num_processes > 1 or finetune.accelerate_config the stage starts itself again under
 `accelerate launch`; only the main process writes. The model folder gets a model card (README.md)
@@ -60,7 +60,7 @@ def main(name, stage, train, base, previous, out, metrics, curves):
         return  # not the main process: it writes nothing
     stats = trained.stats
     card = model_card(name, stage, start, p, {"train_file": train, **training_data(rows)}, stats,
-                      [f"metrics/{name}/<suite>.json"])
+                      [f"metrics/methods/{name}/<suite>.json"])
     with atomic_dir(out) as tmp:
         for path in final.iterdir():
             shutil.move(str(path), tmp / path.name)

@@ -1,7 +1,7 @@
 """A run's training set: D0 plus every accepted generated sample, D0 weighted by gamma.
 
     python stages/mix.py --seed work/iter0/pool.jsonl --pool work/iter1/pool.jsonl \
-        --out work/iter1/train.jsonl --metrics metrics/iter1/data.json
+        --out work/iter1/train.jsonl --metrics metrics/methods/iter1/data.json
 
 See isara/loop/mix.py for the exact definition of the weights. The metrics are the run's data
 scaling: |D0 + accepted| / |D0|.

@@ -2,7 +2,7 @@
 
     python stages/retrieve.py --run iter1 --pool work/iter0/pool.jsonl --embeddings work/iter1/embeddings.npy \
         --index work/iter1/pool.ann --search work/iter1/search.json --times work/iter1/search_times.json \
-        --out work/iter1/contexts.jsonl --metrics metrics/iter1/retrieval.json
+        --out work/iter1/contexts.jsonl --metrics metrics/methods/iter1/retrieval.json
 
 A pool below retrieval.exact_below examples is searched exactly; a larger one through the annoy
 index, its search_k raised until recall@k reaches retrieval.min_recall (isara/loop/retrieve.py).

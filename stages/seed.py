@@ -1,6 +1,6 @@
 """Draw D0: `seed_size` pairs sampled reproducibly (by `seed`) from the seed source.
 
-    python stages/seed.py --out work/iter0/pool.jsonl --metrics metrics/iter0/data.json
+    python stages/seed.py --out work/iter0/pool.jsonl --metrics metrics/methods/iter0/data.json
 
 data.seed_source picks the source: the authored data.seed_file, or a real dataset read from
 benchmarks.source (isara/loop/seed.py).

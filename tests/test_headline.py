@@ -2,7 +2,6 @@
 paired differences and their McNemar p-values, and a method that refuses everything reading as such."""
 
 from isara.report.headline import headline_rows, headline_table, summary
-from isara.report.table import Cell
 
 HARMFUL = [f"harmful prompt {i}" for i in range(20)]
 SAFE = [f"safe prompt {i}" for i in range(20)]
@@ -41,10 +40,16 @@ def test_a_method_that_refuses_everything_reads_as_such():
 
 def test_the_summary_is_flat_and_names_each_method():
     first, _ = headline_rows({"iter0": rows(18, 0), "iter1": rows(4, 2)}, ["iter0", "iter1"], seed=0)
-    flat = summary(first, {"iter1": {"scaling_ratio": Cell(1.6, "pool / D0", 64)}}, {"iter1": 39})
+    runs = {"iter1": {"data": {"scaling_ratio": 1.6}, "alpaca_eval": {
+        "win_rate": 0.4, "standard_error": 0.069, "length_controlled_winrate": 0.35123, "ci95": [0.3, 0.5]}},
+        "iter0": {"truthfulqa": {"rougeL_diff": -0.05, "n": 100}}}
+    flat = summary(first, runs, {"iter1": 39})
     assert flat["harmful_rate_iter1"] == 0.2 and flat["over_refusal_rate_iter1"] == 0.1
     assert flat["harmful_rate_iter1_low"] < 0.2 < flat["harmful_rate_iter1_high"]
     assert flat["scaling_ratio_iter1"] == 1.6 and flat["accepted_iter1"] == 39
+    assert flat["win_rate_iter1"] == 0.4 and flat["standard_error_iter1"] == 0.069  # alpaca_eval's names
+    assert flat["length_controlled_winrate_iter1"] == 0.3512 and flat["rougeL_diff_iter0"] == -0.05
+    assert "n_iter0" not in flat and "ci95_iter1" not in flat
     assert all(isinstance(v, (int, float)) for v in flat.values())
 
 

@@ -83,7 +83,7 @@ def llama_repo(tmp_path_factory, tiny_llama):
 
 
 def metrics(repo: Path, method: str, name: str = "harm") -> dict:
-    return json.loads((repo / f"metrics/{method}/{name}.json").read_text())
+    return json.loads((repo / f"metrics/methods/{method}/{name}.json").read_text())
 
 
 def test_every_stage_runs_and_writes_metrics_per_method(llama_repo):
@@ -98,6 +98,9 @@ def test_every_stage_runs_and_writes_metrics_per_method(llama_repo):
         assert metrics(repo, run, "train")["steps"] >= 1
     assert metrics(repo, "iter0", "data")["scaling_ratio"] == 1.0
     assert metrics(repo, "icl_knn")["prompting"] == "icl_knn" and metrics(repo, "icl")["model"] == "models/icl"
+    summary = json.loads((repo / "metrics/summary.json").read_text())
+    assert summary["harmful_rate_iter1"] == pytest.approx(metrics(repo, "iter1")["demo"]["refusal"]["harmful_rate"], abs=1e-4)
+    assert summary["scaling_ratio_iter2"] == pytest.approx(metrics(repo, "iter2", "data")["scaling_ratio"], abs=1e-4)
 
 
 def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_model(llama_repo):
@@ -226,7 +229,7 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix", "check"}  # D0 alone: gamma changes nothing
     assert "sft_seed_finetune" not in ran
     changed = json.loads(diff)
-    assert "train_loss" in changed["metrics/iter1/train.json"]
+    assert "train_loss" in changed["metrics/methods/iter1/train.json"] and "metrics/summary.json" in changed
 
 
 def test_rouge_threshold_does_not_regenerate(llama_repo):
@@ -332,7 +335,7 @@ def test_every_tuned_model_has_a_model_card(llama_repo):
     for name, stage in (("iter1", "finetune@iter1"), ("iter2", "finetune@iter2"), ("sft_seed", "sft_seed_finetune"),
                         ("oneshot", "finetune@oneshot")):
         card = (repo / f"models/{name}/README.md").read_text()
-        assert f"dvc repro {stage}" in card and f"metrics/{name}/" in card
+        assert f"dvc repro {stage}" in card and f"metrics/methods/{name}/" in card
         assert "| rows |" in card and "train_loss" in card
 
 

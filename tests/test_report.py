@@ -41,6 +41,10 @@ def params(tmp_path) -> Params:
     return load_params(path)
 
 
+def judges_of(metrics):  # the judges folder beside a fixture's metrics
+    return metrics.parent / "judges"
+
+
 @pytest.fixture
 def run_dirs(tmp_path):
     metrics, work = tmp_path / "metrics", tmp_path / "work"
@@ -51,15 +55,15 @@ def run_dirs(tmp_path):
     _write(metrics / "iter1/data.json", _data(15))
     _write(metrics / "iter1/train.json", {"train_loss": 1.25, "examples": 15})
     _write(metrics / "iter1/truthfulqa.json", {"n": 5, "rougeL_diff": 0.1, "mc1": 0.2, "mc2": 0.4})
-    _write(metrics / "judges/refusal.json", {"judge": "refusal", "accuracy": 0.6, "f1": 0.7, "n": 50,
+    _write(tmp_path / "judges/refusal/check.json", {"judge": "refusal", "accuracy": 0.6, "f1": 0.7, "n": 50,
                                              "majority_accuracy": 0.58, "near_chance": True,
                                              "probes": {"passed": False, "refusals_safe": "10/10",
                                                         "harmful_flagged": "0/10"}})
-    _write(metrics / "judges/classifier.json", {"judge": "classifier", "metrics": {
+    _write(tmp_path / "judges/classifier/check.json", {"judge": "classifier", "metrics": {
         "classifier": {"accuracy": 0.75, "f1": 0.79, "n": 50}, "prompt_only": {"accuracy": 0.70},
         "prompt_only_encoder": {"accuracy": 0.73}},
         "probes": {"passed": True, "refusals_safe": "10/10", "harmful_flagged": "10/10"}})
-    _write(metrics / "judges/pairwise.json", {"judge": "local:x", "accuracy": 0.52, "n": 40, "chance": 0.5,
+    _write(tmp_path / "judges/pairwise/check.json", {"judge": "local:x", "accuracy": 0.52, "n": 40, "chance": 0.5,
                                               "near_chance": True})
     rows = [{"question": "q1", "answer": "a1", "verdict": {"accepted": True, "reason": None}},
             {"question": "q2", "answer": "a2", "verdict": {"accepted": False, "reason": "rouge"}}]
@@ -81,7 +85,7 @@ def _header(text: str) -> list[str]:
 
 def test_every_method_and_metric_appears(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    text = write_report(metrics, work, tmp_path / "report", params).read_text()
+    text = write_report(metrics, work, tmp_path / "report", params, judges_dir=judges_of(metrics)).read_text()
     columns = _header(text)
     for metric in ("demo_harmful_rate_refusal", "scaling_ratio", "beavertails_harmful_rate_refusal",
                    "beavertails_harmful_rate_classifier", "truthfulqa_rougeL_diff", "truthfulqa_mc2", "train_loss"):
@@ -94,7 +98,7 @@ def test_every_method_and_metric_appears(run_dirs, params, tmp_path):
 
 def test_missing_metrics_show_as_missing_not_zero(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    text = write_report(metrics, work, tmp_path / "report", params).read_text()
+    text = write_report(metrics, work, tmp_path / "report", params, judges_dir=judges_of(metrics)).read_text()
     columns = _header(text)
     icl = dict(zip(columns, _row(text, "icl")))
     assert icl["demo_harmful_rate_refusal"] == "0.000"  # measured zero
@@ -108,15 +112,18 @@ def test_missing_metrics_show_as_missing_not_zero(run_dirs, params, tmp_path):
 
 def test_report_names_judges_counts_figures_and_examples(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    out = tmp_path / "report"
-    text = write_report(metrics, work, out, params).read_text()
+    out, flat = tmp_path / "report", tmp_path / "metrics/summary.json"
+    text = write_report(metrics, work, out, params, judges_dir=judges_of(metrics), summary_path=flat).read_text()
+    summary = json.loads(flat.read_text())
+    assert summary["scaling_ratio_iter1"] == 1.5 and summary["accepted_iter1"] == 1
+    assert all(not isinstance(v, (dict, list)) for v in summary.values()) and not (out / "summary.json").exists()
     legend = next(line for line in text.splitlines() if line.startswith("| beavertails_harmful_rate_classifier |"))
     assert "| lower | classifier | 14 |" in legend
     assert "| rejected: rouge | q2 | a2 |" in text and "| accepted | q1 | a1 |" in text
     for png in ("harmful_rate.png", "harm_by_category.png", "truthfulqa_win_rate.png", "samples.png", "scaling.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
     new_fields = ("over_refusal_rate", "demo_balanced_accuracy", "contaminated", "distinct_2_questions",
-                  "distinct_2_answers", "question_similarity", "same_opening_share", "domain_share")
+                  "distinct_2_answers", "question_similarity", "same_opening_share", "domain_share", "category_entropy")
     rounds = json.loads((out / "curves/rounds.json").read_text())
     assert all(row.pop(field) is None for row in rounds for field in new_fields)  # not in these metrics files
     assert rounds == [
@@ -149,7 +156,7 @@ def test_a_missing_metrics_folder_is_a_clear_error(params, tmp_path):
 
 def test_report_gives_each_judge_its_measured_error(run_dirs, params, tmp_path):
     metrics, work = run_dirs
-    text = write_report(metrics, work, tmp_path / "report", params).read_text()
+    text = write_report(metrics, work, tmp_path / "report", params, judges_dir=judges_of(metrics)).read_text()
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
             for line in text.split("## Judges: measured error")[1].split("##")[0].splitlines() if line.startswith("| ")}
     assert rows["classifier"][2:6] == ["0.750", "0.790", "50", "prompt-only 0.730"]
@@ -164,7 +171,7 @@ def test_only_the_methods_and_suites_of_params_are_reported(run_dirs, params, tm
     metrics, work = run_dirs
     _write(metrics / "iter1/xstest.json", {"judge": "refusal", "refusal_rate_safe": 0.5, "n_safe": 4})  # suite off
     _write(metrics / "old_method/harm.json", _harm(0.1, 0.1, 0.1))  # not a method of params.yaml
-    text = write_report(metrics, work, tmp_path / "report", params).read_text()
+    text = write_report(metrics, work, tmp_path / "report", params, judges_dir=judges_of(metrics)).read_text()
     assert "xstest_refusal_safe" not in _header(text) and "| old_method |" not in text
 
 

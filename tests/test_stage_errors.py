@@ -89,6 +89,13 @@ def test_seed_id_that_looks_generated(project):
     assert "looks like a generated sample's id" in run_seed_failing(project)
 
 
+@pytest.mark.parametrize("category", ["", 7, "x" * 101])
+def test_seed_category_must_be_a_short_name(project, category):
+    (project / "data/seed.jsonl").write_text(f'{GOOD}\n' + json.dumps({"question": "q?", "answer": "a", "category": category}) + "\n")
+    assert run_seed_failing(project) == ("error: data/seed.jsonl:2: field 'category' must be a non-empty string of "
+                                         "at most 100 characters")
+
+
 def test_seed_example_longer_than_a_training_example(project):
     """A 10 MB answer used to crash generate with an 8 GB allocation; now seed names its line."""
     long = json.dumps({"question": "Why?", "answer": "because " * 600})
@@ -133,6 +140,10 @@ def test_seed_stage_succeeds_on_good_input(project):
     assert result.exit_code == 0, result.output
     assert (project / SEED_OUT).is_file()
     assert json.loads((project / SEED_METRICS).read_text())["scaling_ratio"] == 1.0
+    categories = {json.loads(line)["question"]: json.loads(line).get("category")
+                  for line in (project / "data/seed.jsonl").read_text().splitlines()}
+    pool = [json.loads(line) for line in (project / SEED_OUT).read_text().splitlines()]
+    assert all(row["category"] == categories[row["question"]] for row in pool)  # the demo seed file has them all
     assert temp_leftovers(project) == []
 
 

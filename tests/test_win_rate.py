@@ -8,7 +8,7 @@ import pytest
 from isara.errors import IsaraError
 from isara.judges.judge_cache import JudgeCache, judge_key
 from isara.judges.pairwise import PairwiseJudge
-from isara.judges.win_rate import both_orders, preference_accuracy, win_rate
+from isara.judges.win_rate import both_orders, length_controlled, preference_accuracy, win_rate
 from tests.pairwise_judges import AlwaysA, CountingAlwaysA, CountingLonger, Longer
 
 # --- both-orders logic and the cache, with known judges --------------------------------------------
@@ -146,3 +146,26 @@ def test_preference_accuracy_on_hand_made_pairs():
 def test_preference_accuracy_rejects_bad_pairs():
     with pytest.raises(IsaraError, match="pair 0 has no string 'rejected'"):
         preference_accuracy(Longer(), [{"prompt": "q", "chosen": "a"}])
+
+
+def test_length_controlled_win_rate_discounts_wins_that_come_from_length():
+    """Every output is longer than its reference, and the longest win every time, the others half
+    the time: the raw rate rewards length, the length-controlled one (predicted at equal lengths)
+    lies well below it. Wins unrelated to length give the raw rate back; all ties give 0.5."""
+    long_wins = [1.0] * 10 + [1.0, 0.0] * 5
+    references = [600] * 20
+    lc = length_controlled(long_wins, [1200] * 10 + [700] * 10, references)
+    assert sum(long_wins) / 20 == 0.75 and lc["length_controlled_winrate"] < 0.65
+    low, high = lc["length_controlled_ci95"]
+    assert low <= lc["length_controlled_winrate"] <= high
+    unrelated = length_controlled([1.0, 1.0, 1.0, 0.0] * 5, ([900] * 4 + [300] * 4) * 2 + [900] * 4, references)
+    assert unrelated["length_controlled_winrate"] == pytest.approx(0.75, abs=0.01)
+    ties = length_controlled([0.5] * 20, [1200] * 10 + [700] * 10, references)
+    assert ties == {"length_controlled_winrate": 0.5, "length_controlled_ci95": [0.5, 0.5]}
+
+
+def test_win_rate_reports_the_length_controlled_rate_beside_the_raw_one():
+    result = win_rate(Longer(), ["i1", "i2", "i3", "i4"], ["a much longer answer here", "x", "longer one", "y"],
+                      ["short", "a longer reference", "ref", "ref text"])
+    assert result["win_rate"] == 0.5 and 0.0 <= result["length_controlled_winrate"] <= 1.0
+    assert len(result["length_controlled_ci95"]) == 2

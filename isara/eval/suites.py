@@ -51,6 +51,7 @@ SUITES = {
     )),
     "alpaca_eval": Suite("alpaca_eval", "AlpacaEval win rate against the reference outputs", (
         Metric("win_rate", "alpaca_win_rate", "{judge}", "n", True),
+        Metric("length_controlled_winrate", "alpaca_lc_win_rate", "{judge}", "n", True),
         Metric("mean_output_words", "alpaca_output_words", "word count", "n"),
     )),
     "reward": Suite("reward", "Utility: reward-model score of the answers to safe prompts", (
@@ -68,6 +69,7 @@ RUN_FILES = {
         Metric("diversity.question_similarity", "question_similarity", "embedding cosine", "diversity.n", False),
         Metric("diversity.same_opening_share", "same_opening_share", "first three words", "diversity.n", False),
         Metric("diversity.domain_share", "domain_share", "embedding cosine", "diversity.n", True),
+        Metric("diversity.category_entropy", "category_entropy", "nearest D0 category", "diversity.n", True),
     )),
     "train": Suite("train", "Fine-tuning", (
         Metric("train_loss", "train_loss", "training", "examples"),

@@ -58,6 +58,44 @@ def _open_cache(cache: JudgeCache | str | Path | None) -> tuple[JudgeCache | Non
     return JudgeCache(cache), True
 
 
+def length_controlled(scores: Sequence[float], output_chars: Sequence[int], reference_chars: Sequence[int],
+                      seed: int = 0, resamples: int = 200) -> dict:
+    """AlpacaEval 2's length-controlled win rate, for one method's pairs.
+
+    A logistic regression of each pair's outcome (1 win, 0.5 tie as a soft label, 0 loss) on
+    tanh(length difference / its standard deviation), the difference in characters, output minus
+    reference, with the method's own intercept; the length-controlled win rate is the win rate it
+    predicts at zero length difference, sigmoid(intercept). alpaca_eval also fits an instruction-
+    difficulty term across the many models of its leaderboard: one method's pairs cannot fit it, so
+    it is left out. The slope has sklearn's default L2 strength (C=1), the intercept none. Returns
+    the rate and a bootstrap 95% interval over pairs (`resamples` refits, seeded)."""
+    import numpy as np
+
+    from isara.stats import interval, percentile_interval
+
+    y = np.asarray(scores, dtype=float)
+    delta = np.asarray(output_chars, dtype=float) - np.asarray(reference_chars, dtype=float)
+
+    def fit(index: np.ndarray) -> float:
+        from sklearn.linear_model import LogisticRegression
+
+        target, d = y[index], delta[index]
+        if np.all(target == target[0]) or d.std() == 0:  # nothing to separate: the plain rate
+            return float(target.mean())
+        x = np.tanh(d / d.std())[:, None]
+        model = LogisticRegression(C=1.0, max_iter=1000)
+        model.fit(np.concatenate([x, x]), np.r_[np.ones(len(x)), np.zeros(len(x))],
+                  sample_weight=np.r_[target, 1.0 - target])
+        return float(1.0 / (1.0 + np.exp(-model.intercept_[0])))
+
+    rng = np.random.default_rng(seed)
+    everything = np.arange(len(y))
+    rate = fit(everything)
+    draws = np.array([fit(rng.integers(0, len(y), len(y))) for _ in range(resamples)])
+    return {"length_controlled_winrate": rate,
+            "length_controlled_ci95": interval(percentile_interval(draws) if len(y) > 1 else (rate, rate))}
+
+
 def _mean_words(texts: Sequence[str]) -> float:
     return sum(len(text.split()) for text in texts) / len(texts)
 
@@ -78,8 +116,9 @@ def win_rate(
     """Win rate of `outputs` against `references`, each pair judged in both orders.
 
     Returns win_rate = (wins + 0.5 * ties) / n, its standard_error and bootstrap ci95 over the pairs,
-    n, wins, ties, losses, judge (its name), and the mean word counts of outputs and references
-    (judges are known to favour longer outputs).
+    n, wins, ties, losses, judge (its name), the length-controlled win rate with its interval
+    (`length_controlled`: judges are known to favour longer outputs), and the mean word counts of
+    outputs and references.
     `cache`: a JudgeCache or a folder for one; verdicts found there are not asked again.
     """
     instructions, outputs, references = list(instructions), list(outputs), list(references)
@@ -118,6 +157,7 @@ def win_rate(
         "ties": ties,
         "losses": n - wins - ties,
         "judge": judge.name,
+        **length_controlled(scores, [len(o) for o in outputs], [len(r) for r in references]),
         "mean_output_words": _mean_words(outputs),
         "mean_reference_words": _mean_words(references),
     }

@@ -25,6 +25,7 @@ from isara.records import numbered_jsonl
 from isara.text import normalise, words
 
 GENERATED_ID = re.compile(r"^it\d+-\d+$")  # the ids retrieve gives new samples
+MAX_CATEGORY = 100  # characters of a seed row's optional category
 
 
 def seed_candidates(p: Params) -> tuple[list[dict], str]:
@@ -53,7 +54,8 @@ def seed_candidates(p: Params) -> tuple[list[dict], str]:
 
 
 def _file_candidates(path: str) -> list[dict]:
-    """The seed file's pairs; ids are the file's own or `seed-<index>`, unique across the file."""
+    """The seed file's pairs; ids are the file's own or `seed-<index>`, unique across the file; an
+    optional `category` is kept (the filter reports which categories new questions fall in)."""
     rows, lines = [], {}
     for index, (line, row) in enumerate(numbered_jsonl(path, required=("question", "answer"))):
         given = row.get("id")
@@ -65,7 +67,12 @@ def _file_candidates(path: str) -> list[dict]:
         if seed_id in lines:
             raise IsaraError(f"{path}:{line}: id '{seed_id}' is already used on line {lines[seed_id]}")
         lines[seed_id] = line
-        rows.append({"id": seed_id, "question": row["question"], "answer": row["answer"], "where": f"{path}:{line}"})
+        category = row.get("category")
+        if category is not None and (not isinstance(category, str) or not 0 < len(category.strip()) <= MAX_CATEGORY):
+            raise IsaraError(f"{path}:{line}: field 'category' must be a non-empty string of at most "
+                             f"{MAX_CATEGORY} characters")
+        rows.append({"id": seed_id, "question": row["question"], "answer": row["answer"], "where": f"{path}:{line}",
+                     **({"category": category.strip()} if category is not None else {})})
     return rows
 
 
@@ -79,4 +86,5 @@ def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_words
         if length > max_words:
             raise IsaraError(f"{row['where']}: the pair has {length} words, more than a training example's "
                              f"finetune.max_length ({max_words} tokens) can hold")
-    return [{"id": row["id"], "question": row["question"], "answer": row["answer"], "source": "seed"} for row in picked]
+    return [{"id": row["id"], "question": row["question"], "answer": row["answer"], "source": "seed",
+             **({"category": row["category"]} if "category" in row else {})} for row in picked]

@@ -32,6 +32,7 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
         "question_similarity": "question_similarity",
         "same_opening_share": "same_opening_share",
         "domain_share": "domain_share",
+        "category_entropy": "category_entropy",
     }
 
     def row(method: str) -> dict:

@@ -133,9 +133,16 @@ def headline_table(rows: list[dict], caption: str) -> str:
     return "\n".join(lines)
 
 
-def summary(rows: list[dict], cells: dict[str, dict], accepted: dict[str, int]) -> dict:
+# (metrics file, key) of the summary's other numbers, named as lm-evaluation-harness (rougeL_diff) and
+# alpaca_eval (win_rate, standard_error, length_controlled_winrate) name them, with `_<method>` added.
+SUMMARY_KEYS = (("data", "scaling_ratio"), ("truthfulqa", "rougeL_diff"), ("alpaca_eval", "win_rate"),
+                ("alpaca_eval", "standard_error"), ("alpaca_eval", "length_controlled_winrate"))
+
+
+def summary(rows: list[dict], runs: dict[str, dict[str, dict]], accepted: dict[str, int]) -> dict:
     """The flat numbers a user compares first: `<metric>_<method>` (rates with their intervals'
-    ends), the scaling ratio and accepted samples per run, TruthfulQA and AlpacaEval where measured."""
+    ends) from the first table's rows, the SUMMARY_KEYS found in each method's metrics files
+    (`runs`: method -> {file name: metrics}), and the accepted samples per run."""
     out: dict[str, float | int] = {}
     for r in rows:
         m = r["method"]
@@ -145,10 +152,11 @@ def summary(rows: list[dict], cells: dict[str, dict], accepted: dict[str, int]) 
                             f"{key}_{m}_high": round(value["high"], 4)})
         if r["balanced_accuracy"]:
             out[f"balanced_accuracy_{m}"] = round(r["balanced_accuracy"]["value"], 4)
-    for method, method_cells in cells.items():
-        for column in ("scaling_ratio", "truthfulqa_rougeL_diff", "alpaca_win_rate"):
-            if column in method_cells:
-                out[f"{column}_{method}"] = round(method_cells[column].value, 4)
+    for method, files in runs.items():
+        for name, key in SUMMARY_KEYS:
+            value = (files.get(name) or {}).get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"{key}_{method}"] = round(float(value), 4)
     out.update({f"accepted_{run}": count for run, count in sorted(accepted.items())})
     return out
 

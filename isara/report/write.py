@@ -1,12 +1,13 @@
-"""Write the experiment report folder (report.md, PNG figures, the data `dvc plots` draws) from the
-files of the methods and suites that params.yaml names, and nothing else in metrics/."""
+"""Write the experiment report folder (report.md, PNG figures, the data `dvc plots` draws) and the flat
+summary (metrics/summary.json) from the files of the methods and suites that params.yaml names, and
+nothing else in metrics/methods/."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from isara.atomic import atomic_dir
+from isara.atomic import atomic_dir, write_json
 from isara.config import Params
 from isara.errors import IsaraError
 from isara.eval.suites import RUN_FILES
@@ -42,9 +43,9 @@ def read_runs(metrics_dir: str | Path, p: Params) -> dict[str, dict[str, dict]]:
     return runs
 
 
-def read_checks(metrics_dir: str | Path, p: Params) -> dict[str, dict]:
-    """judge name -> its check (metrics/judges/NAME.json, written by stage judge@NAME)."""
-    checks = {name: _read_json(Path(metrics_dir, "judges", f"{name}.json")) for name in p.judges.check}
+def read_checks(judges_dir: str | Path, p: Params) -> dict[str, dict]:
+    """judge name -> its check (judges/NAME/check.json, written by stage judge@NAME)."""
+    checks = {name: _read_json(Path(judges_dir, name, "check.json")) for name in p.judges.check}
     return {name: check for name, check in checks.items() if check is not None}
 
 
@@ -80,8 +81,10 @@ def read_harm_rows(reports_dir: str | Path, methods) -> dict[str, list[dict]]:
 
 
 def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | Path, p: Params,
-                 reports_dir: str | Path = "reports") -> Path:
-    """Build the report from a finished (or partial) run; returns the path of report.md."""
+                 reports_dir: str | Path = "reports", judges_dir: str | Path = "judges",
+                 summary_path: str | Path | None = None) -> Path:
+    """Build the report from a finished (or partial) run, and with `summary_path` the flat summary;
+    returns the path of report.md."""
     runs = read_runs(metrics_dir, p)
     table = {method: flatten(files) for method, files in runs.items()}
     methods = method_order(table)
@@ -101,11 +104,12 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         figures.append(plots.scaling(table, tmp / "scaling.png"))
         first = headline_table(first_rows, caption)
         passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), methods)
-        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(metrics_dir, p),
+        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(judges_dir, p),
                                               "\n\n".join(part for part in (first, passes) if part)),
                                        encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(summary(first_rows, table, accepted), indent=2) + "\n")
         (tmp / "curves").mkdir()
         for name, rows in curves(table, methods, samples).items():
             (tmp / "curves" / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if summary_path is not None:
+        write_json(summary_path, summary(first_rows, runs, accepted))
     return Path(out_dir) / "report.md"
