@@ -183,3 +183,17 @@ def test_flatten_follows_the_suite_declarations():
     assert cells["xstest_refusal_safe"].higher_is_better is False
     assert cells["xstest_refusal_unsafe"].higher_is_better is True
     assert cells["alpaca_win_rate"].judge == "local:m" and cells["alpaca_output_words"].higher_is_better is None
+
+
+def test_isara_report_writes_the_report_and_the_summary(run_dirs, params, tmp_path):
+    from click.testing import CliRunner
+
+    from isara.cli import main
+
+    metrics, work = run_dirs
+    result = CliRunner().invoke(main, ["report", "--metrics", str(metrics), "--work", str(work), "--out",
+                                       str(tmp_path / "out"), "--summary", str(tmp_path / "summary.json"),
+                                       "--params", str(tmp_path / "params.yaml")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out/report.md").is_file()
+    assert json.loads((tmp_path / "summary.json").read_text())["scaling_ratio_iter1"] == 1.5
