@@ -7,7 +7,7 @@
 Paths, each on the same prompts and decoding:
 - naive: one prompt at a time, plain Hugging Face `generate`, float32 (the floor);
 - fixed-8: the previous generate path: fixed batches of 8 prompts in their given order,
-  left-padded, float32, stopping on the tokenizer's EOS only;
+  left-padded, float32, stopping on the tokenizer's EOS only, sampling by `generate`'s own warpers;
 - bucketed-fp32: isara's engine (length-bucketed batches sized by params.yaml, every end id) in float32;
 - isara: the engine as the default run uses it (model.dtype auto: bfloat16 where the CPU has it).
 
@@ -52,8 +52,8 @@ def workloads(root: Path, p, fmt, n: int) -> dict[str, tuple[list[str], Decoding
     contexts = read_jsonl(root / "work/iter1/contexts.jsonl")[:n]
     answered = [row for row in read_jsonl(root / "work/iter1/candidates.jsonl") if row["question"]][:n]
     demo = read_jsonl(root / p.data.eval_file)[:n]
-    gen = Batching(p.generation.batch_size, p.generation.max_batch_tokens)
-    ev = Batching(p.evaluate.batch_size, p.evaluate.max_batch_tokens)
+    gen = Batching(p.generation.batch_size, p.generation.max_batch_tokens, prefill_tokens=p.generation.prefill_tokens)
+    ev = Batching(p.evaluate.batch_size, p.evaluate.max_batch_tokens, prefill_tokens=p.evaluate.prefill_tokens)
     answers = [answer_prompt(fmt, pairs(row["answer_context_ids"]), row["question"]) for row in answered]
     return {
         "questions": ([question_prompt(fmt, pairs(c["context_ids"])) for c in contexts],
@@ -74,7 +74,7 @@ def fixed_batches(model, tokenizer, fmt, prompts, decoding: Decoding, batch_size
     for start in range(0, len(prompts), batch_size):
         enc = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True,
                         add_special_tokens=fmt.add_special_tokens)
-        new = model.generate(**enc, **decoding.kwargs(), **extra, pad_token_id=tokenizer.pad_token_id,
+        new = model.generate(**enc, **decoding.kwargs(draw=False), **extra, pad_token_id=tokenizer.pad_token_id,
                              eos_token_id=tokenizer.eos_token_id)[:, enc["input_ids"].shape[1]:]
         out.extend(new.tolist())
     return out
@@ -165,7 +165,7 @@ def bf16_check(root: Path, p, models: list[str], n: int) -> dict:
         per = {}
         for dtype in ("float32", "bfloat16"):
             engine = Engine(root / model_dir, replace(p.model, dtype=dtype, device="cpu"),
-                            Batching(p.evaluate.batch_size, p.evaluate.max_batch_tokens))
+                            Batching(p.evaluate.batch_size, p.evaluate.max_batch_tokens, prefill_tokens=p.evaluate.prefill_tokens))
             per[dtype] = engine.generate([sft_prompt(engine.fmt, r["prompt"]) for r in demo],
                                          Decoding(p.evaluate.max_new_tokens), desc=f"{model_dir} {dtype}")
         row = {}

@@ -96,29 +96,82 @@ def test_the_same_prompts_give_the_same_completions_in_any_batching(tiny_llama):
     assert [c.text for c in one] == [c.text for c in many]
 
 
-@pytest.mark.parametrize("family", ["tiny_llama", "tiny_opt"])
-def test_beams_share_one_run_of_the_prompt_and_answer_as_generate_does(family, request):
-    """Each prompt runs once and its beams copy its cache: the same beams as `generate`'s own, which
-    runs the prompt once per beam (left-padded rows of different lengths in one batch)."""
+def _padded(engine, prompts):
     import torch
 
-    from isara.lm.generation import completion_of, prefilled
-    from isara.lm.stops import stop_ids
-
-    engine = Engine(request.getfixturevalue(family), CPU, Batching(batch_size=16))
-    decoding = Decoding(8, num_beams=3, repetition_penalty=1.1, no_repeat_ngram_size=3)
-    ours = engine.generate(PROMPTS, decoding)
-    model, tok = engine.model, engine.tokenizer
-    rows = [tok(p, add_special_tokens=engine.fmt.add_special_tokens)["input_ids"] for p in PROMPTS]
+    tok = engine.tokenizer
+    rows = [tok(p, add_special_tokens=engine.fmt.add_special_tokens)["input_ids"] for p in prompts]
     width = max(map(len, rows))
     ids = torch.tensor([[tok.pad_token_id] * (width - len(r)) + r for r in rows])
     mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    return ids, mask
+
+
+def _plain_generate(engine, prompts, decoding):
+    """`generate`'s own completions (its own prefill and cache) for one left-padded batch."""
+    import torch
+
+    from isara.lm.generation import completion_of
+    from isara.lm.stops import stop_ids
+
+    model, tok = engine.model, engine.tokenizer
+    ids, mask = _padded(engine, prompts)
     with torch.inference_mode():
-        theirs = model.generate(input_ids=ids, attention_mask=mask, **decoding.kwargs(), pad_token_id=tok.pad_token_id)
-        cache = prefilled(model, ids, mask, 3)["cache"]
-    assert cache.get_seq_length() == width - 1 and cache.layers[0].keys.shape[0] == 3 * len(PROMPTS)
+        out = model.generate(input_ids=ids, attention_mask=mask, **decoding.kwargs(), pad_token_id=tok.pad_token_id)
     stops = stop_ids(model.generation_config, tok)
-    assert [c.text for c in ours] == [completion_of(t, stops, (), tok).text for t in theirs[:, width:].tolist()]
+    return [completion_of(t, stops, (), tok).text for t in out[:, ids.shape[1]:].tolist()]
+
+
+@pytest.mark.parametrize("family", ["tiny_llama", "tiny_opt"])
+@pytest.mark.parametrize("prefill_tokens", [4096, 20])
+def test_beams_share_one_run_of_the_prompt_and_answer_as_generate_does(family, prefill_tokens, request):
+    """Each prompt runs once (in one forward, or in groups of rows) and its beams copy its cache: the
+    same beams as `generate`'s own, which runs the prompt once per beam (left-padded rows of
+    different lengths in one batch)."""
+    import torch
+
+    from isara.lm.generation import prefilled
+
+    engine = Engine(request.getfixturevalue(family), CPU, Batching(batch_size=16, prefill_tokens=prefill_tokens))
+    decoding = Decoding(8, num_beams=3, repetition_penalty=1.1, no_repeat_ngram_size=3)
+    ours = engine.generate(PROMPTS, decoding)
+    ids, mask = _padded(engine, PROMPTS)
+    with torch.inference_mode():
+        cache = prefilled(engine.model, decoding, ids, mask, prefill_tokens)["cache"]
+    assert cache.get_seq_length() == ids.shape[1] - 1 and cache.layers[0].keys.shape[0] == 3 * len(PROMPTS)
+    assert [c.text for c in ours] == _plain_generate(engine, PROMPTS, decoding)
+
+
+@pytest.mark.parametrize("family", ["tiny_llama", "tiny_opt"])
+def test_prompts_run_in_groups_leave_the_cache_one_forward_leaves(family, request):
+    """Grouped prefill: each group padded only to its own longest prompt, then left-padded to the
+    batch's width; the cache holds what one forward over the whole batch holds at every real
+    position, and greedy answers are `generate`'s own."""
+    import torch
+
+    from isara.lm.generation import prefill_groups, prefilled
+
+    assert prefill_groups([2, 3, 3, 5, 9], 9) == [range(0, 3), range(3, 4), range(4, 5)]
+    assert prefill_groups([4, 4], 1) == [range(0, 1), range(1, 2)]
+    engine = Engine(request.getfixturevalue(family), CPU, Batching(batch_size=16, prefill_tokens=20))
+    ids, mask = _padded(engine, PROMPTS)
+    ids = torch.cat([ids[:1].roll(1, dims=1), ids])  # a prompt of one token: its group has nothing to run
+    mask = torch.cat([torch.zeros_like(mask[:1]).index_fill_(1, torch.tensor([mask.shape[1] - 1]), 1), mask])
+    order = mask.sum(-1).argsort(stable=True)
+    ids, mask = ids[order], mask[order]
+    real, width = mask[:, :-1].repeat_interleave(2, dim=0).bool(), ids.shape[1] - 1
+    held = lambda states: states[:, :, :width].transpose(1, 2)[real]  # noqa: E731 (a static cache holds more)
+    with torch.inference_mode():
+        whole = prefilled(engine.model, Decoding(4, num_beams=2), ids, mask, 10**6)["cache"]
+        for tokens in (20, 1):
+            assert len(prefill_groups(mask.sum(-1).tolist(), tokens)) > 2
+            grouped = prefilled(engine.model, Decoding(4, num_beams=2), ids, mask, tokens)["cache"]
+            for a, b in zip(whole.layers, grouped.layers):
+                assert a.keys.shape == b.keys.shape and a.values.shape == b.values.shape
+                assert torch.allclose(held(a.keys), held(b.keys), atol=1e-5)
+                assert torch.allclose(held(a.values), held(b.values), atol=1e-5)
+    greedy = Decoding(8)
+    assert [c.text for c in engine.generate(PROMPTS, greedy)] == _plain_generate(engine, PROMPTS, greedy)
 
 
 def test_answers_that_end_on_the_second_end_id_are_finished(tiny_llama3):

@@ -2,6 +2,7 @@
 mapping, and (where vLLM and a GPU are present) the real thing on a tiny checkpoint."""
 
 import sys
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -44,14 +45,15 @@ def test_engine_with_vllm_backend_without_vllm_fails_the_same(no_vllm, tiny_llam
 
 def test_greedy_is_temperature_zero():
     kwargs = sampling_params_kwargs(GREEDY, (2, 7), seed=11)
-    assert kwargs["temperature"] == 0.0 and kwargs["top_p"] == 1.0
+    assert kwargs["temperature"] == 0.0 and kwargs["top_p"] == 1.0 and kwargs["top_k"] == -1
     assert kwargs["max_tokens"] == 64 and kwargs["repetition_penalty"] == 1.1
     assert kwargs["stop"] == [] and kwargs["skip_special_tokens"] is True
 
 
-def test_sampled_keeps_temperature_top_p_stops_and_seed():
+def test_sampled_keeps_temperature_top_k_top_p_stops_and_seed():
     kwargs = sampling_params_kwargs(SAMPLED, (2, 7), seed=11)
-    assert kwargs["temperature"] == 0.9 and kwargs["top_p"] == 0.95
+    assert kwargs["temperature"] == 0.9 and kwargs["top_p"] == 0.95 and kwargs["top_k"] == 50
+    assert sampling_params_kwargs(replace(SAMPLED, top_k=0), (2,), seed=0)["top_k"] == -1  # vLLM: -1 is off
     assert kwargs["stop"] == ["\n"] and kwargs["stop_token_ids"] == [2, 7] and kwargs["seed"] == 11
     assert kwargs["max_tokens"] == 48
 

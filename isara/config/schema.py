@@ -111,11 +111,13 @@ class Retrieval:
 class QuestionDecoding:
     max_new_tokens: int = 48  # cap on a generated question
     temperature: float = 0.9  # sampling temperature: questions must vary
+    top_k: int = 50  # sampling keeps the k most likely tokens (Hugging Face's default); 0 = the whole vocabulary
     top_p: float = 0.95  # nucleus sampling mass
 
     def __post_init__(self):
         _positive("generation.question.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
         _in_range("generation.question.temperature", self.temperature, 0.0, 100.0, low_open=True)
+        _integer("generation.question.top_k", self.top_k, 0)
         _in_range("generation.question.top_p", self.top_p, 0.0, 1.0, low_open=True)
 
 
@@ -139,6 +141,7 @@ class Generation:
     samples_per_iteration: int = 40  # new questions attempted per round (the paper: 512)
     batch_size: int = 32  # sequences per generate() call (beams count), prompts bucketed by length
     max_batch_tokens: int = 32_768  # (longest prompt + new tokens) x sequences per call: bounds the KV cache
+    prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     backend: str = "hf"  # hf | vllm (sampled questions and greedy evaluation; beam answers stay on hf)
     tensor_parallel: int = 1  # vllm: GPUs one model is split over
@@ -149,6 +152,7 @@ class Generation:
         _positive("generation.samples_per_iteration", self.samples_per_iteration)
         _positive("generation.batch_size", self.batch_size, BATCH_MAX)
         _positive("generation.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
+        _positive("generation.prefill_tokens", self.prefill_tokens, BATCH_TOKENS_MAX)
         _positive("generation.workers", self.workers, WORKERS_MAX)
         _choice("generation.backend", self.backend, BACKENDS)
         _positive("generation.tensor_parallel", self.tensor_parallel, WORKERS_MAX)
@@ -241,6 +245,7 @@ class Finetune:
 class Evaluate:
     batch_size: int = 32  # sequences per generate() call, prompts bucketed by length
     max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call
+    prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     max_new_tokens: int = 64  # greedy answer length for evaluation
     suites: tuple = ("harm",)  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval | reward
@@ -252,6 +257,7 @@ class Evaluate:
     def __post_init__(self):
         _positive("evaluate.batch_size", self.batch_size, BATCH_MAX)
         _positive("evaluate.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
+        _positive("evaluate.prefill_tokens", self.prefill_tokens, BATCH_TOKENS_MAX)
         _positive("evaluate.workers", self.workers, WORKERS_MAX)
         _positive("evaluate.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
         _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens, TOKENS_MAX)

@@ -127,12 +127,12 @@ class Engine:
 def generation_engine(name: str | Path, p) -> Engine:
     """The engine of the loop's generate stages (params.yaml `generation:`)."""
     g = p.generation
-    return Engine(name, p.model, Batching(g.batch_size, g.max_batch_tokens, g.workers),
+    return Engine(name, p.model, Batching(g.batch_size, g.max_batch_tokens, g.workers, g.prefill_tokens),
                   Backend(g.backend, g.tensor_parallel))
 
 
 def evaluation_engine(name: str | Path, p) -> Engine:
     """The engine of the evaluate stages (params.yaml `evaluate:`, backend from `generation:`)."""
     e, g = p.evaluate, p.generation
-    return Engine(name, p.model, Batching(e.batch_size, e.max_batch_tokens, e.workers),
+    return Engine(name, p.model, Batching(e.batch_size, e.max_batch_tokens, e.workers, e.prefill_tokens),
                   Backend(g.backend, g.tensor_parallel))

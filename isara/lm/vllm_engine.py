@@ -59,6 +59,7 @@ def sampling_params_kwargs(decoding: Decoding, stop_ids: Sequence[int], seed: in
     return dict(
         max_tokens=decoding.max_new_tokens,
         temperature=decoding.temperature if decoding.do_sample else 0.0,
+        top_k=decoding.top_k if decoding.do_sample and decoding.top_k > 0 else -1,
         top_p=decoding.top_p if decoding.do_sample else 1.0,
         repetition_penalty=decoding.repetition_penalty,
         stop=list(decoding.stop_strings),

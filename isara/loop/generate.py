@@ -33,7 +33,7 @@ def round_seed(p: Params, iteration: int) -> int:
 
 def question_decoding(p: Params, fmt: PromptFormat, iteration: int = 0) -> Decoding:
     q = p.generation.question
-    return Decoding(q.max_new_tokens, do_sample=True, temperature=q.temperature, top_p=q.top_p,
+    return Decoding(q.max_new_tokens, do_sample=True, temperature=q.temperature, top_k=q.top_k, top_p=q.top_p,
                     stop_strings=fmt.question_stops(), seed=round_seed(p, iteration))
 
 
