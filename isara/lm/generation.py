@@ -224,9 +224,9 @@ def _fill(cache, parts: list, width: int, copies: int) -> None:
     for index, reference in enumerate(like):
         merged = []
         for i, states in enumerate(reference):  # keys, values
-            empty = lambda rows: states.new_zeros((rows, states.shape[1], 0, states.shape[3]))  # noqa: E731
-            merged.append(torch.cat([_left_pad(layers[index][i] if layers is not None else empty(rows), width)
-                                     for rows, layers in parts]).repeat_interleave(copies, dim=0))
+            pieces = [layers[index][i] if layers is not None else states.new_zeros((rows, states.shape[1], 0, states.shape[3]))
+                      for rows, layers in parts]
+            merged.append(torch.cat([_left_pad(piece, width) for piece in pieces]).repeat_interleave(copies, dim=0))
         cache.update(*merged, index)
 
 
