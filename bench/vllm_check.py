@@ -96,7 +96,7 @@ def run_side(args) -> dict:
     """Generate in this process on one side; the result as a dict."""
     import torch
 
-    from isara.config.schema import Model
+    from isara.config.generation import Model
     from isara.lm.batching import Batching
     from isara.lm.generation import Decoding
     from isara.lm.models import load_tokenizer

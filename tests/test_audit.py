@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from isara.config.schema import Filter
+from isara.config.data import Filter
 from isara.loop.audit import audit_rows
 from isara.loop.filter import apply_filter
 from isara.loop.filter_metrics import filter_metrics

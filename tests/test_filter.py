@@ -6,7 +6,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from isara.loop.filter import filter_candidates
-from isara.config.schema import Filter
+from isara.config.data import Filter
 
 CFG = Filter()  # 4..60 question words, 8..250 answer words, 3-grams repeated at most 3 times
 THRESHOLD = 0.7

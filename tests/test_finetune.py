@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from isara.lm.models import load_model, open_weights
-from isara.config.schema import Finetune, Lora
+from isara.config.training import Finetune, Lora
 from isara.lm.prompts import PromptFormat, format_for, sft_prompt
 from isara.loop.finetune import IGNORE, WeightedCollator, encode_example, finetune, save_trained, weighted_loss
 

@@ -14,7 +14,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from isara.config.schema import Finetune, Lora
+from isara.config.training import Finetune, Lora
 from isara.errors import IsaraError
 from isara.lm.models import adapter_base, load_model, open_weights
 from isara.lm.prompts import format_for, sft_prompt

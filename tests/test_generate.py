@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from isara.config.schema import Generation, Model, Params
+from isara.config.generation import Generation, Model
+from isara.config.schema import Params
 from isara.errors import IsaraError
 from isara.lm.batching import Batching, plan_batches
 from isara.lm.completion import Completion

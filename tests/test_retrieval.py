@@ -16,7 +16,7 @@ from annoy import AnnoyIndex
 from click.testing import CliRunner
 
 from isara.config import load_params
-from isara.config.schema import Retrieval
+from isara.config.generation import Retrieval
 from isara.errors import IsaraError
 from isara.loop.retrieve import (ANNOY, EXACT, Retriever, Search, build_index, choose_search, exact_search,
                                  open_retriever, question_contexts, unit_rows)

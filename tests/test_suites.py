@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from isara.cli import main as cli
-from isara.config.schema import EvalLimits, Evaluate, Judges, Model, Pairwise, Params
+from isara.config.evaluation import EvalLimits, Evaluate, Judges, Pairwise
+from isara.config.generation import Model
+from isara.config.schema import Params
 from isara.eval.context import Context
 from isara.eval.run import run_suite
 from isara.eval.suites import SUITES, values

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from isara.config.schema import Model
+from isara.config.generation import Model
 from isara.errors import IsaraError
 from isara.lm.completion import Completion
 from isara.lm.engine import Backend, Engine

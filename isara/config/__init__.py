@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from isara.config.checks import build
-from isara.config.schema import (HARM_JUDGES, JUDGE_STAGES, PROMPTINGS, SEED_SOURCES, SUITES, Params)
+from isara.config.names import HARM_JUDGES, JUDGE_STAGES, PROMPTINGS, SEED_SOURCES, SUITES
+from isara.config.schema import Params
 from isara.errors import IsaraError
 
 __all__ = ["HARM_JUDGES", "JUDGE_STAGES", "PROMPTINGS", "SEED_SOURCES", "SUITES", "Params", "load_params"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from isara.config.schema import BACKENDS
+from isara.config.names import BACKENDS
 from isara.errors import IsaraError
 from isara.lm.batching import Batching
 from isara.lm.completion import Completion

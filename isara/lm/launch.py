@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from isara.config.schema import Finetune
+from isara.config.training import Finetune
 from isara.errors import IsaraError
 
 LAUNCHED = "ISARA_LAUNCHED"  # set in the launched processes, so that they do not launch again

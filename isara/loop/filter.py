@@ -27,7 +27,7 @@ from typing import Sequence
 
 from rouge_score import rouge_scorer
 
-from isara.config.schema import Filter
+from isara.config.data import Filter
 from isara.text import normalise, words
 
 

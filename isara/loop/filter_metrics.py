@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from isara.config.schema import Filter
+from isara.config.data import Filter
 from isara.loop.diversity import diversity_report
 from isara.loop.filter import is_contaminated, is_flagged
 

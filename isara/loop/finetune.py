@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
-from isara.config.schema import Finetune
+from isara.config.training import Finetune
 from isara.errors import IsaraError
 from isara.lm.checkpoints import last_checkpoint, prepare_scratch
 from isara.lm.prompts import PromptFormat, sft_prompt

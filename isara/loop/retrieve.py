@@ -35,7 +35,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from isara.atomic import write_json
-from isara.config.schema import Retrieval
+from isara.config.generation import Retrieval
 from isara.errors import IsaraError
 
 METRIC = "angular"  # annoy's cosine distance

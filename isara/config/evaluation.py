@@ -1,0 +1,125 @@
+"""params.yaml `evaluate:` and `judges:`: what each method is measured on, and the judges that
+score its answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from isara.config.checks import choice as _choice
+from isara.config.checks import integer as _integer
+from isara.config.checks import in_range as _in_range
+from isara.config.checks import name as _name
+from isara.config.checks import positive as _positive
+from isara.config.names import (BATCH_MAX, BATCH_TOKENS_MAX, HARM_JUDGES, HARM_SETS,
+                                JUDGE_STAGES, LENGTH_MAX, SUITES, TOKENS_MAX, WORKERS_MAX)
+from isara.errors import IsaraError
+
+
+@dataclass(frozen=True)
+class EvalLimits:
+    harm: int = 140  # BeaverTails-Evaluation prompts (and each extra prompt set), stratified by category
+    xstest: int = 100  # XSTest prompts, stratified by safe/unsafe
+    truthfulqa: int = 100  # TruthfulQA questions not in D0, stratified by category
+    alpaca_eval: int = 50  # AlpacaEval instructions, stratified by source dataset
+    reward: int = 0  # safe prompts (data.safe_file) whose answers the reward model scores, by category
+
+    def __post_init__(self):
+        for name in ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward"):
+            _integer(f"evaluate.eval_limit.{name}", getattr(self, name), 0)
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    batch_size: int = 32  # sequences per generate() call, prompts bucketed by length
+    max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call
+    prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
+    workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
+    max_new_tokens: int = 64  # greedy answer length for evaluation
+    suites: tuple = ("harm",)  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval | reward
+    harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
+    eval_limit: EvalLimits = field(default_factory=EvalLimits)  # items per suite (0 = all)
+    prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`
+    long_max_new_tokens: int = 128  # answer length for alpaca_eval
+
+    def __post_init__(self):
+        _positive("evaluate.batch_size", self.batch_size, BATCH_MAX)
+        _positive("evaluate.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
+        _positive("evaluate.prefill_tokens", self.prefill_tokens, BATCH_TOKENS_MAX)
+        _positive("evaluate.workers", self.workers, WORKERS_MAX)
+        _positive("evaluate.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
+        _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens, TOKENS_MAX)
+        for suite in self.suites:
+            _choice("evaluate.suites[]", suite, SUITES)
+        for name, path in self.prompt_sets.items():
+            _name("evaluate.prompt_sets", name)
+            if name in HARM_SETS:
+                raise IsaraError(f"params.yaml: evaluate.prompt_sets.{name}: '{name}' is a built-in harm set")
+            if not isinstance(path, str) or not path:
+                raise IsaraError(f"params.yaml: evaluate.prompt_sets.{name} must be a file path")
+        for name in self.harm_sets:
+            _choice("evaluate.harm_sets[]", name, HARM_SETS + tuple(self.prompt_sets))
+        if "harm" in self.suites and not self.harm_sets:
+            raise IsaraError("params.yaml: evaluate.harm_sets must name at least one prompt set for the harm suite")
+
+
+@dataclass(frozen=True)
+class Classifier:
+    kind: str = "lm-probe"  # lm-probe (probe on a frozen causal LM) | cross-encoder (fine-tuned sentence encoder)
+    backbone: str = "smollm2-135m-instruct"  # lm-probe: packaged alias, causal-LM folder or hub id
+    layers: tuple = (0.75, 1.0)  # lm-probe: depths read, as fractions of the layer count
+    encoder: str = "all-MiniLM-L6-v2"  # cross-encoder: packaged alias, BERT-like folder or hub id
+    epochs: float = 4.0  # cross-encoder: passes over the training split
+    learning_rate: float = 8e-5  # cross-encoder
+    batch_size: int = 16  # cross-encoder: training pairs per step
+    max_length: int = 256  # tokens of prompt + answer
+    test_fraction: float = 0.2  # held-out share, grouped by prompt
+    refusal_augmentation: float = 0.5  # share of harmful training prompts also given a templated refusal (safe)
+
+    def __post_init__(self):
+        _choice("judges.classifier.kind", self.kind, ("lm-probe", "cross-encoder"))
+        if not self.layers:
+            raise IsaraError("params.yaml: judges.classifier.layers must list at least one depth")
+        for fraction in self.layers:
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+                raise IsaraError(f"params.yaml: judges.classifier.layers[] must be numbers, got {fraction!r}")
+            _in_range("judges.classifier.layers[]", fraction, 0.0, 1.0, low_open=True)
+        _in_range("judges.classifier.epochs", self.epochs, 0.0, 1000.0, low_open=True)
+        _in_range("judges.classifier.learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        _in_range("judges.classifier.test_fraction", self.test_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        _in_range("judges.classifier.refusal_augmentation", self.refusal_augmentation, 0.0, 1.0)
+        _positive("judges.classifier.batch_size", self.batch_size, BATCH_MAX)
+        _positive("judges.classifier.max_length", self.max_length, LENGTH_MAX)
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    kind: str = "local"  # local (causal LM) | endpoint (OpenAI-compatible API) | reward (reward model)
+    model: str = "models/iter0"  # local/reward: folder or hub id; endpoint: the served model name
+    base_url: str = ""  # endpoint only, e.g. http://localhost:8000/v1
+    api_key_env: str = ""  # endpoint only: the environment variable holding the API key ("" = send no key)
+    allow_insecure_http: bool = False  # endpoint only: send the key over plain http to a host other than localhost
+
+    def __post_init__(self):
+        _choice("judges.pairwise.kind", self.kind, ("local", "endpoint", "reward"))
+
+
+@dataclass(frozen=True)
+class Judges:
+    harm: tuple = ("refusal",)  # harm judges for the harm suite: refusal | classifier | beaver-dam
+    check: tuple = ()  # judges whose error is measured (stage judge@NAME): refusal | classifier | beaver-dam | pairwise
+    beaver_dam: str = "PKU-Alignment/beaver-dam-7b"  # folder or hub id of the 14-label QA-moderation model
+    check_limit: int = 200  # hh-rlhf pairs for the pairwise judge's accuracy (0 = all)
+    reward_model: str = ""  # sequence-classification reward model of the reward suite (folder or hub id)
+    classifier: Classifier = field(default_factory=Classifier)
+    pairwise: Pairwise = field(default_factory=Pairwise)
+
+    def __post_init__(self):
+        for name in self.harm:
+            _choice("judges.harm[]", name, HARM_JUDGES)
+        for name in self.check:
+            _choice("judges.check[]", name, JUDGE_STAGES)
+        for name in self.harm:
+            if name != "refusal" and name not in self.check:
+                raise IsaraError(f"params.yaml: judges.harm uses '{name}', so judges.check must list it "
+                                 "(its stage trains or checks it, and every number needs its measured error)")
+        _integer("judges.check_limit", self.check_limit, 0)

@@ -1,0 +1,23 @@
+"""The names params.yaml chooses from, the names of the runs the pipeline builds itself, and the
+bounds its numbers must keep."""
+
+import re
+
+SEED_SOURCES = ("file", "beavertails", "truthfulqa", "self_instruct")
+SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")
+HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
+JUDGE_STAGES = HARM_JUDGES + ("pairwise",)
+PROMPTINGS = ("zero_shot", "icl", "icl_knn")
+BASE = "iter0"  # the base model (models/iter0) and D0 (work/iter0/pool.jsonl): round 0
+SEED_ONLY = "sft_seed"  # the baseline fine-tuned on D0 alone
+ONESHOT = "oneshot"  # the run that spends every ISARA round's budget in one round
+HARM_SETS = ("demo", "beavertails")  # built-in harm prompt sets (data.eval_file, BeaverTails-Evaluation)
+SEED_MAX = 4_294_966  # generation seeds seed * 1000 + round must stay below 2**32
+BATCH_MAX = 4096  # items per batch
+TOKENS_MAX = 32_768  # new tokens per generation
+BATCH_TOKENS_MAX = 1 << 24  # padded tokens per generate() call
+WORKERS_MAX = 1024  # processes or devices
+BACKENDS = ("hf", "vllm")
+LENGTH_MAX = 1_048_576  # tokens per training or judging example
+OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "paged_adamw_8bit")
+CONFIG_FILE = re.compile(r"^(?!.*(^|/)\.\.(/|$))[\w./-]+\.(ya?ml|json)$")  # a plain path, no parent hops
