@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from isara.config import load_params  # noqa: E402
 from isara.lm.batching import Batching  # noqa: E402
-from isara.lm.engine import Engine  # noqa: E402
+from isara.lm.engine import Engine, batching_of  # noqa: E402
 from isara.lm.generation import Decoding  # noqa: E402
 from isara.lm.models import load_configured  # noqa: E402
 from isara.lm.prompts import answer_prompt, question_prompt, sft_prompt  # noqa: E402
@@ -52,8 +52,7 @@ def workloads(root: Path, p, fmt, n: int) -> dict[str, tuple[list[str], Decoding
     contexts = read_jsonl(root / "work/iter1/contexts.jsonl")[:n]
     answered = [row for row in read_jsonl(root / "work/iter1/candidates.jsonl") if row["question"]][:n]
     demo = read_jsonl(root / p.data.eval_file)[:n]
-    gen = Batching(p.generation.batch_size, p.generation.max_batch_tokens, prefill_tokens=p.generation.prefill_tokens)
-    ev = Batching(p.evaluate.batch_size, p.evaluate.max_batch_tokens, prefill_tokens=p.evaluate.prefill_tokens)
+    gen, ev = batching_of(p.generation), batching_of(p.evaluate)
     answers = [answer_prompt(fmt, pairs(row["answer_context_ids"]), row["question"]) for row in answered]
     return {
         "questions": ([question_prompt(fmt, pairs(c["context_ids"])) for c in contexts],
@@ -164,8 +163,7 @@ def bf16_check(root: Path, p, models: list[str], n: int) -> dict:
     for model_dir in models:
         per = {}
         for dtype in ("float32", "bfloat16"):
-            engine = Engine(root / model_dir, replace(p.model, dtype=dtype, device="cpu"),
-                            Batching(p.evaluate.batch_size, p.evaluate.max_batch_tokens, prefill_tokens=p.evaluate.prefill_tokens))
+            engine = Engine(root / model_dir, replace(p.model, dtype=dtype, device="cpu"), batching_of(p.evaluate))
             per[dtype] = engine.generate([sft_prompt(engine.fmt, r["prompt"]) for r in demo],
                                          Decoding(p.evaluate.max_new_tokens), desc=f"{model_dir} {dtype}")
         row = {}

@@ -4,8 +4,8 @@ Prompts are sorted by token length, so that a batch holds prompts of about one l
 prompt pads a batch of short ones, then packed in that order until one more would exceed either
 bound: `batch_size` sequences (beam hypotheses count, so a 4-beam prompt takes 4 places) or
 `max_batch_tokens`, the padded tokens the batch holds at its end (longest prompt + new tokens,
-times its sequences), which bounds the KV cache on a GPU. The prompts of a batch are then run in groups of at most
-`prefill_tokens` (`isara.lm.generation.prefilled`) before the batch decodes as one.
+times its sequences), which bounds the KV cache on a GPU. The prompts of a batch are then run in
+groups of at most `prefill_tokens` (`isara.lm.generation.prefilled`) before the batch decodes as one.
 """
 
 from __future__ import annotations

@@ -124,15 +124,18 @@ class Engine:
         return assemble(work, done)
 
 
+def batching_of(section) -> Batching:
+    """The batching a params.yaml section (`generation:` or `evaluate:`) sets."""
+    return Batching(section.batch_size, section.max_batch_tokens, section.workers, section.prefill_tokens)
+
+
 def generation_engine(name: str | Path, p) -> Engine:
     """The engine of the loop's generate stages (params.yaml `generation:`)."""
     g = p.generation
-    return Engine(name, p.model, Batching(g.batch_size, g.max_batch_tokens, g.workers, g.prefill_tokens),
-                  Backend(g.backend, g.tensor_parallel))
+    return Engine(name, p.model, batching_of(g), Backend(g.backend, g.tensor_parallel))
 
 
 def evaluation_engine(name: str | Path, p) -> Engine:
     """The engine of the evaluate stages (params.yaml `evaluate:`, backend from `generation:`)."""
-    e, g = p.evaluate, p.generation
-    return Engine(name, p.model, Batching(e.batch_size, e.max_batch_tokens, e.workers, e.prefill_tokens),
-                  Backend(g.backend, g.tensor_parallel))
+    g = p.generation
+    return Engine(name, p.model, batching_of(p.evaluate), Backend(g.backend, g.tensor_parallel))
