@@ -19,15 +19,22 @@ def main():
 
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-def check(params_path):
+@click.option("--dvc", "dvc_path", default="dvc.yaml", show_default=True,
+              help="the pipeline whose runs and methods params.yaml must name (skipped when absent)")
+def check(params_path, dvc_path):
     """Validate params.yaml and the data it selects (the seed source, every enabled suite's
     files, the judges' data), before a long run."""
+    from pathlib import Path
+
     from isara import datasets
+    from isara.config.pipeline import check_pipeline, read_pipeline
     from isara.eval.inputs import suite_items
     from isara.loop.seed import draw_seed, seed_candidates
 
     try:
         p = load_params(params_path)
+        if Path(dvc_path).is_file():
+            check_pipeline(p, read_pipeline(dvc_path), params_path, dvc_path)
         seeds, where = seed_candidates(p)
         draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length)
         if p.k > p.seed_size:

@@ -4,8 +4,10 @@
         --answers reports/iter1/harm.jsonl --metrics metrics/methods/iter1/harm.json
 
 The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); suites
-(isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval. Finished answer batches are kept in
-ANSWERS.partial/ as they come, so a re-run after a crash continues from them.
+(isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval | reward. Finished answer batches are
+kept in ANSWERS.partial/ as they come, so a re-run after a crash continues from them. A suite that
+evaluate.suites does not select gets an empty answers file and an empty metrics file, at once: dvc.yaml
+names every suite's stages, so that no params value ever names an output.
 """
 
 import click
@@ -13,10 +15,6 @@ import click
 from isara.atomic import write_json, write_jsonl
 from isara.config import SUITES, load_params
 from isara.errors import IsaraError
-from isara.eval.context import load_context
-from isara.eval.run import run_suite
-from isara.lm.partial import partial_path, remove_partial
-from isara.records import read_pool
 from isara.stage import entry
 
 
@@ -31,6 +29,16 @@ def main(method, suite, seed_pool, answers, metrics):
     p = load_params()
     if method not in p.methods:
         raise IsaraError(f"params.yaml: methods has no '{method}' (known: {', '.join(p.methods)})")
+    if suite not in p.evaluate.suites:
+        write_jsonl(answers, [])
+        write_json(metrics, {})
+        click.echo(f"{method}: {suite} is not in evaluate.suites: placeholder -> {metrics}")
+        return
+    from isara.eval.context import load_context
+    from isara.eval.run import run_suite
+    from isara.lm.partial import partial_path, remove_partial
+    from isara.records import read_pool
+
     prompting = p.methods[method].prompting
     model_dir = f"models/{method}"
     log = partial_path(answers)

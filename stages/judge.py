@@ -8,7 +8,9 @@ held-out grouped split, plus sanity probes) or pairwise (accuracy on hh-rlhf har
 chosen/rejected pairs). The BeaverTails pairs leave out every pair whose prompt is a D0 question,
 a near-duplicate of one (rouge_threshold) or a prompt of the evaluation sets (evaluate.suites):
 `leakage_removed` counts them by rule (isara/judges/leakage.py). `judges/NAME/check.json` holds
-the result that the evaluate stages report beside every number the judge makes.
+the result that the evaluate stages report beside every number the judge makes. A judge that
+judges.check does not list gets `{"judge": NAME, "selected": false}` and an empty metrics file, at
+once: dvc.yaml names every judge's stage, so that no params value ever names an output.
 """
 
 import click
@@ -31,6 +33,12 @@ from isara.stage import entry
 @entry
 def main(name, seed_pool, out, metrics):
     p = load_params()
+    if name not in p.judges.check:
+        with atomic_dir(out) as folder:
+            write_json(f"{folder}/check.json", {"judge": name, "selected": False})
+        write_json(metrics, {})
+        click.echo(f"judge {name}: not in judges.check: placeholder -> {out}")
+        return
     device = resolve_device(p.model.device)
     with atomic_dir(out) as folder:
         if name == "pairwise":

@@ -52,8 +52,9 @@ def smol_tokenizer(tiny_llama):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
-    """A scratch copy of params.yaml and data/, as the working directory of a stage run."""
+    """A scratch copy of params.yaml, dvc.yaml and data/, as the working directory of a stage run."""
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copytree(ROOT / "data", tmp_path / "data")
     monkeypatch.chdir(tmp_path)
     return tmp_path

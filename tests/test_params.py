@@ -301,3 +301,24 @@ def test_benchmarks_resolve_from_the_project_when_dvc_runs_a_copy(tmp_path):
 def test_bad_filter_params(params_file, changes, fragment):
     with pytest.raises(IsaraError, match=re.escape(fragment)):
         load_with(params_file, changes)
+
+
+@pytest.mark.parametrize("key, name", [("methods", "iter1\n"), ("evaluate.prompt_sets", "extra\n"),
+                                       ("methods", "a/b"), ("evaluate.prompt_sets", "..")])
+def test_a_name_with_a_newline_or_a_slash_is_refused(params_file, key, name):
+    with pytest.raises(IsaraError, match=re.escape(f"{key} must be a name of lower-case letters")):
+        load_with(params_file, {key: {name: {"prompting": "zero_shot"} if key == "methods" else "data/x.jsonl"}})
+
+
+@pytest.mark.parametrize("key, values", [("evaluate.suites", ["harm", "harm"]), ("judges.check", ["refusal", "refusal"]),
+                                         ("evaluate.harm_sets", ["demo", "demo"]), ("filter.judges", ["refusal"] * 2),
+                                         ("judges.harm", ["refusal", "refusal"])])
+def test_a_list_naming_one_thing_twice_is_refused(params_file, key, values):
+    with pytest.raises(IsaraError, match=re.escape(f"{key} names '{values[0]}' more than once")):
+        load_with(params_file, {key: values})
+
+
+def test_credentials_in_the_judge_url_are_refused_without_being_echoed(params_file):
+    with pytest.raises(IsaraError, match="base_url carries credentials") as err:
+        load_with(params_file, {"judges.pairwise.base_url": "https://user:s3cr3t@judge.example/v1"})
+    assert "s3cr3t" not in str(err.value) and "user:" not in str(err.value)

@@ -26,8 +26,16 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "isara", "da
 RUNS = ("iter1", "iter2", "oneshot")
 METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
 LOOP_STAGES = ("embed", "retrieve", "generate", "audit", "filter", "mix", "finetune")
-EVALUATE = {f"evaluate@{method}-harm" for method in METHODS}
-ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE
+SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")  # all but harm write placeholders here
+JUDGES = {f"judge@{name}" for name in ("refusal", "classifier", "beaver-dam", "pairwise")}  # placeholders
+
+
+def evaluations(*methods: str) -> set[str]:
+    return {f"evaluate@{method}-{suite}" for method in methods for suite in SUITES}
+
+
+EVALUATE = evaluations(*METHODS)
+ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE | JUDGES
               | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
 
 
@@ -113,7 +121,7 @@ def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_
         changed = set(json.loads(dvc(repo, "status", "--json")))
     finally:
         path.write_text(original)
-    loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE  # audit: the filter's judge veto may load one
+    loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE | JUDGES  # audit: the filter's judge veto may load one
                      | {f"{stage}@{run}" for stage in ("generate", "audit", "finetune") for run in RUNS})
     assert changed - {"check"} == loads_a_model  # check always runs: it reads what DVC cannot hash
     assert set(json.loads(dvc(repo, "status", "--json"))) == {"check"}
@@ -147,6 +155,22 @@ def test_second_repro_runs_nothing_but_the_check(llama_repo):
     repo, _ = llama_repo
     assert ran_stages(dvc(repo, "repro")) == {"check"}
     assert run(repo, "git", "status", "--porcelain") == ""
+
+
+def test_a_leftover_resume_log_or_temporary_changes_no_stage(llama_repo):
+    """A killed stage leaves OUT.partial/ and .NAME.*.tmp beside its outputs; report depends on all of
+    work/ and reports/, so they must be outside DVC's view."""
+    repo, _ = llama_repo
+    leftovers = [repo / "work/iter1/candidates.jsonl.partial/rank-0.jsonl", repo / "reports/iter1/harm.jsonl.partial/rank-0.jsonl",
+                 repo / "work/iter1/.pool.jsonl.x1.tmp"]
+    try:
+        for path in leftovers:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text('{"batch": 0}\n')
+        assert set(json.loads(dvc(repo, "status", "--json"))) == {"check"}
+    finally:
+        for path in leftovers:
+            shutil.rmtree(path.parent) if path.parent.name.endswith(".partial") else path.unlink()
 
 
 def _failing_repro(repo: Path, changes: dict) -> str:
@@ -223,9 +247,9 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     page = (repo / "plots-diff/index.html").read_text()
     assert "Harmful rate by ISARA round" in page and "gamma-half" in page
     assert {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm"} <= ran
-    downstream_of_round_1 = {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm", "generate@iter2", "audit@iter2",
-                             "filter@iter2", "mix@iter2", "finetune@iter2", "evaluate@iter2-harm", "report"}
-    one_shot_mix = {"mix@oneshot", "finetune@oneshot", "evaluate@oneshot-harm"}
+    downstream_of_round_1 = ({"mix@iter1", "finetune@iter1", "generate@iter2", "audit@iter2", "filter@iter2",
+                              "mix@iter2", "finetune@iter2", "report"} | evaluations("iter1", "iter2"))
+    one_shot_mix = {"mix@oneshot", "finetune@oneshot"} | evaluations("oneshot")
     assert one_shot_mix <= ran
     assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix", "check"}  # D0 alone: gamma changes nothing
     assert "sft_seed_finetune" not in ran

@@ -12,7 +12,7 @@ import typing
 
 from isara.errors import IsaraError
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a method, run or prompt-set name: also a folder and a stage name
+NAME = re.compile(r"[a-z][a-z0-9_]*")  # matched whole (fullmatch): no trailing newline slips through  # a method, run or prompt-set name: also a folder and a stage name
 
 
 def build(cls, raw, prefix: str = ""):
@@ -84,8 +84,17 @@ def choice(key: str, value: str, options: tuple[str, ...]) -> None:
         raise IsaraError(f"params.yaml: {key} must be one of {', '.join(options)}, got {value!r}")
 
 
+def choices(key: str, values, options: tuple[str, ...]) -> None:
+    """A list of options, each named once: `[harm, harm]` would run and count one suite twice."""
+    for value in values:
+        choice(f"{key}[]", value, options)
+    repeated = sorted({value for value in values if list(values).count(value) > 1})
+    if repeated:
+        raise IsaraError(f"params.yaml: {key} names {repeated[0]!r} more than once")
+
+
 def name(key: str, value) -> None:
     """A name that becomes a folder and a DVC stage name: lower-case letters, digits, underscores."""
-    if not isinstance(value, str) or not NAME.match(value):
+    if not isinstance(value, str) or not NAME.fullmatch(value):
         raise IsaraError(f"params.yaml: {key} must be a name of lower-case letters, digits and "
                          f"underscores starting with a letter, got {value!r}")

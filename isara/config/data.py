@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from isara.config.checks import choice as _choice
+from isara.config.checks import choices as _choices
 from isara.config.checks import in_range as _in_range
 from isara.config.checks import positive as _positive
 from isara.config.names import HARM_JUDGES, SEED_SOURCES
@@ -58,5 +59,4 @@ class Filter:
         _in_range("filter.contamination_rouge", self.contamination_rouge, 0.0, 1.0, low_open=True)
         _in_range("filter.contamination_cosine", self.contamination_cosine, 0.0, 1.0, low_open=True)
         _in_range("filter.min_domain_similarity", self.min_domain_similarity, 0.0, 1.0)
-        for name in self.judges:
-            _choice("filter.judges[]", name, HARM_JUDGES)
+        _choices("filter.judges", self.judges, HARM_JUDGES)

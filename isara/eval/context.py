@@ -53,9 +53,10 @@ class Context:
         return [d.text.strip() for d in done]
 
     def judge_error(self, name: str) -> dict | None:
-        """The measured error of a judge (its judge@NAME stage), or None when it was not measured."""
+        """The measured error of a judge (its judge@NAME stage), or None when it was not measured
+        (judges.check does not list it: its stage wrote a placeholder)."""
         path = self.judges_dir / name / "check.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        return json.loads(path.read_text()) if name in self.p.judges.check and path.is_file() else None
 
 
 def load_context(model: str | Path, prompting: str, seed_rows: Sequence[dict], p: Params,
