@@ -188,3 +188,29 @@ def test_parse_chat_completion():
     assert parse_chat_completion(completion("Sure")) is None
     with pytest.raises(IsaraError):
         parse_chat_completion({"error": "x"})
+
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("https://user:s3cr3t-pw@judge.example.org/v1", "carries credentials"),
+    ("http://s3cr3t-pw@localhost:8000/v1", "carries credentials"),
+    ("https://user:s3cr3t/pw@judge.example.org/v1", "carries credentials"),  # a raw "/" in the password
+    ("user:s3cr3t-pw@judge.example.org/v1", "must be an http(s) URL"),
+])
+def test_credentials_in_the_url_are_refused_and_never_shown(url, reason):
+    """The URL would become the judge's name, which metrics files and the verdict cache keep: a URL
+    with user info builds no judge, and the one line refusing it masks the user info."""
+    with pytest.raises(IsaraError) as refused:
+        build_pairwise_judge({"kind": "endpoint", "model": "m", "base_url": url})
+    message = str(refused.value)
+    assert reason in message and "\n" not in message
+    assert "s3cr3t" not in message and "user:" not in message and "***@" in message
+    if reason == "carries credentials":
+        assert "judges.pairwise.api_key_env" in message
+
+
+def test_a_url_without_user_info_is_its_name(server):
+    judge = EndpointJudge(server.url + "/", "m")
+    assert judge.name.startswith(f"endpoint:{server.url}:m#") and "@" not in judge.name
+    query = EndpointJudge("https://judge.example.org/v1?team=a@b", "m")  # an "@" past "?" is no user info
+    assert query.name.startswith("endpoint:https://judge.example.org/v1?team=a@b:m#")

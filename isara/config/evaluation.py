@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from isara.config.checks import choice as _choice
+from isara.config.checks import choices as _choices
 from isara.config.checks import integer as _integer
 from isara.config.checks import in_range as _in_range
 from isara.config.checks import name as _name
@@ -13,6 +14,7 @@ from isara.config.checks import positive as _positive
 from isara.config.names import (BATCH_MAX, BATCH_TOKENS_MAX, HARM_JUDGES, HARM_SETS,
                                 JUDGE_STAGES, LENGTH_MAX, SUITES, TOKENS_MAX, WORKERS_MAX)
 from isara.errors import IsaraError
+from isara.urls import has_userinfo
 
 
 @dataclass(frozen=True)
@@ -48,16 +50,14 @@ class Evaluate:
         _positive("evaluate.workers", self.workers, WORKERS_MAX)
         _positive("evaluate.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
         _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens, TOKENS_MAX)
-        for suite in self.suites:
-            _choice("evaluate.suites[]", suite, SUITES)
+        _choices("evaluate.suites", self.suites, SUITES)
         for name, path in self.prompt_sets.items():
             _name("evaluate.prompt_sets", name)
             if name in HARM_SETS:
                 raise IsaraError(f"params.yaml: evaluate.prompt_sets.{name}: '{name}' is a built-in harm set")
             if not isinstance(path, str) or not path:
                 raise IsaraError(f"params.yaml: evaluate.prompt_sets.{name} must be a file path")
-        for name in self.harm_sets:
-            _choice("evaluate.harm_sets[]", name, HARM_SETS + tuple(self.prompt_sets))
+        _choices("evaluate.harm_sets", self.harm_sets, HARM_SETS + tuple(self.prompt_sets))
         if "harm" in self.suites and not self.harm_sets:
             raise IsaraError("params.yaml: evaluate.harm_sets must name at least one prompt set for the harm suite")
 
@@ -101,6 +101,10 @@ class Pairwise:
 
     def __post_init__(self):
         _choice("judges.pairwise.kind", self.kind, ("local", "endpoint", "reward"))
+        if has_userinfo(self.base_url):  # said without the URL: it holds a secret
+            raise IsaraError("params.yaml: judges.pairwise.base_url carries credentials (user info before '@'); "
+                             "remove them and name the environment variable holding the key in "
+                             "judges.pairwise.api_key_env")
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,8 @@ class Judges:
     pairwise: Pairwise = field(default_factory=Pairwise)
 
     def __post_init__(self):
-        for name in self.harm:
-            _choice("judges.harm[]", name, HARM_JUDGES)
-        for name in self.check:
-            _choice("judges.check[]", name, JUDGE_STAGES)
+        _choices("judges.harm", self.harm, HARM_JUDGES)
+        _choices("judges.check", self.check, JUDGE_STAGES)
         for name in self.harm:
             if name != "refusal" and name not in self.check:
                 raise IsaraError(f"params.yaml: judges.harm uses '{name}', so judges.check must list it "

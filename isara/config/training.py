@@ -42,6 +42,7 @@ class Finetune:
     num_processes: int = 1  # data-parallel processes (accelerate launch), one per GPU or a share of the CPU cores
     accelerate_config: str = ""  # accelerate config file (FSDP, DeepSpeed, several machines); "" = plain DDP
     save_steps: int = 50  # checkpoint every this many optimizer steps, to resume after a crash (0 = never)
+    keep_checkpoints: int = 2  # newest checkpoints kept: 2 lets a damaged last one fall back to the one before
     check_memory: bool = True  # stop before loading weights when the estimate exceeds the device's memory
     lora: Lora = field(default_factory=Lora)
 
@@ -61,6 +62,7 @@ class Finetune:
         _choice("finetune.optimizer", self.optimizer, OPTIMIZERS)
         _positive("finetune.num_processes", self.num_processes, WORKERS_MAX)
         _integer("finetune.save_steps", self.save_steps, 0)
+        _integer("finetune.keep_checkpoints", self.keep_checkpoints, 1, 1000)
         if self.accelerate_config and not CONFIG_FILE.match(self.accelerate_config):
             raise IsaraError(f"params.yaml: finetune.accelerate_config must be a .yaml, .yml or .json file path "
                              f"without '..', got {self.accelerate_config!r}")

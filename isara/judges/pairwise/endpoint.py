@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from isara.errors import IsaraError
+from isara.urls import without_userinfo
 from isara.judges.pairwise.base import ANSWER_LETTERS, JUDGE_TEMPLATE, PAIR_FIELDS, PairwiseJudge, check_template, digest
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -60,7 +61,9 @@ class EndpointJudge(PairwiseJudge):
     accepts them, logprobs=true and top_logprobs=5 (a server that answers HTTP 400 to them is
     asked again without, once, and from then on). An API key is sent only when `api_key_env`
     names an environment variable that is set, as a bearer token; over plain http only to this
-    machine (localhost, 127.0.0.1, ::1) unless `allow_insecure_http`. An answer naming neither letter
+    machine (localhost, 127.0.0.1, ::1) unless `allow_insecure_http`. A base_url with user info
+    (https://user:secret@host/v1) is refused, and shown with it masked: the URL becomes the judge's
+    name, which metrics files and the verdict cache keep. An answer naming neither letter
     counts 0.5 (no preference), with a warning. HTTP errors, timeouts and unreachable servers
     raise IsaraError naming the URL.
     """
@@ -77,7 +80,12 @@ class EndpointJudge(PairwiseJudge):
         name: str | None = None,
     ):
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise IsaraError(f"endpoint judge: base_url must be an http(s) URL, got {base_url!r}")
+            shown = without_userinfo(base_url) if isinstance(base_url, str) else base_url
+            raise IsaraError(f"endpoint judge: base_url must be an http(s) URL, got {shown!r}")
+        if without_userinfo(base_url) != base_url:
+            raise IsaraError(f"endpoint judge: base_url {without_userinfo(base_url)} carries credentials (user info "
+                             "before '@'); remove them and name the environment variable holding the key in "
+                             "judges.pairwise.api_key_env")
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model = model
