@@ -2,10 +2,19 @@
 
 The log is a folder beside the stage's output (`OUT.partial/`) holding one JSONL file per worker
 process. Each line is one finished batch: the key of the work it belongs to (a digest of model,
-decoding, prompts and batch plan), the batch number and its completions. Lines are flushed and
-fsynced as written; a line cut by a kill is dropped (and truncated away before the next append),
-and lines of any other work are ignored, so a stale log can never leak into a new result. The
-stage removes the folder once its output is written.
+decoding, prompts and batch plan), the batch number, its completions, and the sha256 of those three
+in one canonical JSON form. Lines are flushed and fsynced as written; a line cut by a kill (the
+file's last, without its newline) is left unread and truncated away before the next append.
+
+A line is reused only if its checksum holds, its fields are well formed, it belongs to this work,
+fits the batch plan, and no other line of this work names the same batch. A sound line of other work
+is left in place unsaid: one stage may log several calls in one folder (questions, then answers), and
+a stale log can never leak into a new result since the key is part of the checksum. Any other line
+is dropped from its file, one stderr line per file saying how many and why, and its batch is
+generated again: a damaged, edited or repeated line never reaches the output. The checksum catches
+damage and edits by hand, not a forger who recomputes it. A file is rewritten only when something is
+dropped from it, which is at the first read of a run, before any worker appends. The stage removes
+the folder once its output is written.
 """
 
 from __future__ import annotations
@@ -14,10 +23,17 @@ import hashlib
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
+import click
+
+from isara.atomic import atomic_file
 from isara.lm.completion import Completion
+
+FIELDS = {"key", "batch", "completions", "sha256"}
+OTHER_WORK = "of other work"
 
 
 def work_key(*parts) -> str:
@@ -25,27 +41,63 @@ def work_key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def checksum(key: str, batch: int, completions: list[dict]) -> str:
+    """sha256 hex of a line's content in canonical JSON (sorted keys, ASCII, no spaces)."""
+    content = {"key": key, "batch": batch, "completions": completions}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=True,
+                                     separators=(",", ":")).encode("ascii")).hexdigest()
+
+
+def log_line(key: str, batch: int, completions: Iterable[Completion]) -> str:
+    """One line of the log, without its newline."""
+    items = [c.as_dict() for c in completions]
+    return json.dumps({"key": key, "batch": batch, "completions": items,
+                       "sha256": checksum(key, batch, items)}, ensure_ascii=False)
+
+
 def _completion(item) -> Completion | None:
-    if not isinstance(item, dict):
+    if not isinstance(item, dict) or set(item) != {"text", "stop", "tokens"}:
         return None
-    text, stop, tokens = item.get("text"), item.get("stop"), item.get("tokens")
-    if not isinstance(text, str) or stop not in Completion.STOPS or not isinstance(tokens, int) or tokens < 0:
+    text, stop, tokens = item["text"], item["stop"], item["tokens"]
+    if not isinstance(text, str) or stop not in Completion.STOPS or type(tokens) is not int or tokens < 0:
         return None
     return Completion(text, stop, tokens)
 
 
-def _batch(line: str, key: str) -> tuple[int, list[Completion]] | None:
+def _row(raw: bytes) -> dict | None:
+    """The fields of a well-formed line whose checksum holds, or None."""
     try:
-        row = json.loads(line)
-    except ValueError:
+        row = json.loads(raw.decode("utf-8"))
+    except ValueError:  # not UTF-8, not JSON
         return None
-    if not isinstance(row, dict) or row.get("key") != key or not isinstance(row.get("batch"), int):
+    if not isinstance(row, dict) or set(row) != FIELDS or type(row["batch"]) is not int:
         return None
-    items = row.get("completions")
-    if not isinstance(items, list):
+    if not isinstance(row["key"], str) or not isinstance(row["completions"], list):
         return None
-    done = [_completion(item) for item in items]
-    return None if any(c is None for c in done) else (row["batch"], done)
+    return row if row["sha256"] == checksum(row["key"], row["batch"], row["completions"]) else None
+
+
+def read_line(raw: bytes, key: str, sizes: dict[int, int]) -> tuple[int, list[Completion]] | str:
+    """(batch number, completions) of a line that can be reused, or why not (a phrase of the message)."""
+    row = _row(raw)
+    done = [_completion(item) for item in row["completions"]] if row else [None]
+    if any(c is None for c in done):
+        return "damaged or edited"
+    if row["key"] != key:
+        return OTHER_WORK
+    return (row["batch"], done) if sizes.get(row["batch"]) == len(done) else "off the batch plan"
+
+
+def _split(data: bytes) -> tuple[list[bytes], bytes]:
+    """The whole lines of a file and what follows the last newline (a line a kill cut)."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].split(b"\n")[:-1], data[end:]
+
+
+def dropped_message(file: Path, reasons: Counter, total: int) -> str:
+    """One line saying what was dropped from a log file and why."""
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    return f"partial log {file}: dropped {sum(reasons.values())} of {total} lines ({why}); their batches are not reused"
 
 
 class PartialLog:
@@ -56,13 +108,30 @@ class PartialLog:
         self.file = self.path / f"rank-{rank}.jsonl"
 
     def done(self, sizes: dict[int, int]) -> dict[int, list[Completion]]:
-        """Batches already finished (batch number -> completions) whose size matches the plan."""
+        """Batches already finished (batch number -> completions) whose size matches the plan; lines
+        that cannot be trusted are said and dropped from their file (see the module docstring)."""
+        files = sorted(self.path.glob("rank-*.jsonl")) if self.path.is_dir() else []
+        read = {file: _split(file.read_bytes()) for file in files}
+        verdicts = {file: [read_line(raw, self.key, sizes) for raw in lines] for file, (lines, _) in read.items()}
+        seen = Counter(v[0] for found in verdicts.values() for v in found if isinstance(v, tuple))
         found: dict[int, list[Completion]] = {}
-        for file in sorted(self.path.glob("rank-*.jsonl")) if self.path.is_dir() else []:
-            for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
-                batch = _batch(line, self.key)
-                if batch and sizes.get(batch[0]) == len(batch[1]):
-                    found.setdefault(batch[0], batch[1])
+        for file, (lines, tail) in read.items():
+            reasons: Counter = Counter()
+            kept = []
+            for raw, verdict in zip(lines, verdicts[file]):
+                if verdict == OTHER_WORK:  # a sound line of another call sharing the folder: kept for it
+                    kept.append(raw + b"\n")
+                elif isinstance(verdict, str):
+                    reasons[verdict] += 1
+                elif seen[verdict[0]] > 1:
+                    reasons["repeating a batch"] += 1
+                else:
+                    found[verdict[0]] = verdict[1]
+                    kept.append(raw + b"\n")
+            if reasons:
+                click.echo(dropped_message(file, reasons, len(lines)), err=True)
+                with atomic_file(file) as tmp:
+                    tmp.write_bytes(b"".join(kept) + tail)
         return found
 
     def _trim_torn_line(self) -> None:
@@ -76,13 +145,10 @@ class PartialLog:
     def append(self, batch: int, completions: Iterable[Completion]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         self._trim_torn_line()
-        line = json.dumps({"key": self.key, "batch": batch,
-                           "completions": [c.as_dict() for c in completions]}, ensure_ascii=False)
         with self.file.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+            handle.write(log_line(self.key, batch, completions) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-
 
 
 def remove_partial(path: str | Path) -> None:
