@@ -12,7 +12,8 @@ scaled so; DDP averages the gradients over the processes).
 Precision: full fine-tuning keeps float32 master weights and optimizer state and runs the forward
 pass under bf16 (or fp16, with a loss scaler) autocast when model.dtype asks for it; LoRA loads the
 base in model.dtype and keeps its adapters in float32. Training checkpoints every
-finetune.save_steps steps into a scratch folder beside the output (`isara.lm.checkpoints`).
+finetune.save_steps steps into a scratch folder beside the output, keeping the newest
+finetune.keep_checkpoints, and resumes from the newest one that verifies (`isara.lm.checkpoints`).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def prepare_model(model, cfg: Finetune):
 def run_fingerprint(rows: Sequence[dict], cfg: Finetune, seed: int, start_stamp, dtype: torch.dtype,
                     processes: int) -> str:
     """What a checkpoint must have been trained for to be resumed: the data, the settings, the start."""
-    settings = {k: v for k, v in asdict(cfg).items() if k not in ("save_steps", "check_memory")}
+    settings = {k: v for k, v in asdict(cfg).items() if k not in ("save_steps", "keep_checkpoints", "check_memory")}
     text = json.dumps({"rows": list(rows), "finetune": settings, "seed": seed, "start": start_stamp,
                        "dtype": str(dtype), "processes": processes}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -187,7 +188,8 @@ def finetune(model, tokenizer, fmt: PromptFormat, rows: Sequence[dict], cfg: Fin
            if cfg.gradient_checkpointing else {}),  # non-reentrant: works under DDP
         optim={"adamw_8bit": "adamw_bnb_8bit"}.get(cfg.optimizer, cfg.optimizer),
         bf16=bf16, fp16=fp16,
-        save_strategy="steps" if cfg.save_steps else "no", save_steps=cfg.save_steps or 500, save_total_limit=1,
+        save_strategy="steps" if cfg.save_steps else "no", save_steps=cfg.save_steps or 500,
+        save_total_limit=cfg.keep_checkpoints,  # 2: the last checkpoint and one to fall back to if it is damaged
         ddp_find_unused_parameters=False,
     )
     trainer = WeightedTrainer(model=model, args=args, train_dataset=features,
