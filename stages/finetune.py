@@ -6,8 +6,9 @@
 
 With finetune.num_processes > 1 or finetune.accelerate_config the stage starts itself again under
 `accelerate launch`; only the main process writes. The model folder gets a model card (README.md)
-beside the weights (or beside the adapter, with finetune.save: adapter); checkpoints go to
-OUT.checkpoints/ and are removed once the model is written.
+beside the weights (or beside the adapter, with finetune.save: adapter, whose adapter_config.json
+names its base relative to the repository root: models/iter0); checkpoints go to OUT.checkpoints/
+and are removed once the model is written.
 """
 
 import shutil
@@ -21,6 +22,7 @@ from isara.lm.checkpoints import remove_scratch, scratch_dir
 from isara.lm.launch import relaunch_if_needed, train_device, world_size
 from isara.lm.memory import check_training_memory
 from isara.lm.models import load_configured, source_stamp
+from isara.lm.sources import name_base, trained_base
 from isara.loop.finetune import check_optimizer, finetune, run_fingerprint, save_trained, train_precision
 from isara.loop.model_card import model_card, training_data
 from isara.loop.training_curves import write_curves
@@ -64,6 +66,7 @@ def main(name, stage, train, base, previous, out, metrics, curves):
     with atomic_dir(out) as tmp:
         for path in final.iterdir():
             shutil.move(str(path), tmp / path.name)
+        name_base(tmp, trained_base(start))  # an adapter names models/iter0, not the weights it leads to
         tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(card)
     write_curves(curves, trained.trainer.state.log_history)

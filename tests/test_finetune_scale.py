@@ -16,7 +16,9 @@ from safetensors.torch import load_file
 
 from isara.config.training import Finetune, Lora
 from isara.errors import IsaraError
-from isara.lm.models import adapter_base, load_model, open_weights
+from isara.lm.models import load_model, open_weights
+from isara.lm.reference import write_reference
+from isara.lm.sources import adapter_base
 from isara.lm.prompts import format_for, sft_prompt
 from isara.loop.finetune import finetune, prepare_model, train_precision
 from tests.conftest import ROOT
@@ -31,14 +33,18 @@ def training_rows(n: int = 16) -> list[dict]:
              "professional when unsure.", "weight": 0.5 + (i % 3) * 0.25, "source": "seed"} for i in range(n)]
 
 
-def stage_project(root: Path, base: Path, **finetune: object) -> Path:
-    """A folder to run stages/finetune.py in: params.yaml (finetune overrides) and train.jsonl."""
+def stage_project(root: Path, base: Path, reference: bool = False, **finetune: object) -> Path:
+    """A folder to run stages/finetune.py in: params.yaml (finetune overrides), train.jsonl and
+    `base`: a link to the model, or with `reference` a folder referring to it as models/iter0 does."""
     root.mkdir(parents=True, exist_ok=True)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["finetune"].update({"epochs": 2, "learning_rate": 5e-3, "warmup_ratio": 0.0, **finetune})
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in training_rows()))
-    (root / "base").symlink_to(base)
+    if reference:
+        write_reference(root / "base", {"source": str(base), "kind": "folder"})
+    else:
+        (root / "base").symlink_to(base)
     return root
 
 
@@ -129,16 +135,17 @@ def greedy(model, tokenizer, question: str) -> str:
 def test_an_adapter_round_loads_like_its_merged_form_and_trains_on(tmp_path, tiny_llama, monkeypatch):
     lora = {"method": "lora", "learning_rate": 5e-2, "lora": {"r": 4, "alpha": 8, "dropout": 0.0,
                                                               "target_modules": "all-linear"}}
-    adapter = stage_project(tmp_path / "adapter", tiny_llama, save="adapter", **lora)
+    adapter = stage_project(tmp_path / "adapter", tiny_llama, reference=True, save="adapter", **lora)
     merged = stage_project(tmp_path / "merged", tiny_llama, save="merged", **lora)
     run_stage(adapter)
     run_stage(merged)
     folder = adapter / "models/iter1"
+    # the base folder as the stage was given it, relative to the project, not the weights it refers to
     assert adapter_base(folder) == "base" and not (folder / "model.safetensors").exists()
     size = (folder / "adapter_model.safetensors").stat().st_size
     assert size * 4 < (merged / "models/iter1/model.safetensors").stat().st_size
 
-    monkeypatch.chdir(adapter)  # the adapter names its base as the stage saw it: relative to the project
+    monkeypatch.chdir(tmp_path)  # found beside the adapter, whatever the working directory
     cpu = torch.device("cpu")
     from_adapter, tokenizer = load_model(folder, cpu, torch.float32)
     from_merged, _ = load_model(merged / "models/iter1", cpu, torch.float32)

@@ -8,18 +8,18 @@ A model name is one of:
 
 A folder under models/ may hold a reference instead of weights (`isara.lm.reference`); loading
 follows it. It may also hold a LoRA adapter (`finetune.save: adapter`): loading applies it on the
-base model its adapter_config.json names (a folder or hub id, itself loaded the same way).
+base model its adapter_config.json names (a folder or hub id, itself loaded the same way), the chain
+of bases walked once by `isara.lm.sources.adapter_chain`, which refuses a loop.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from isara.errors import IsaraError
-from isara.lm.reference import resolve
+from isara.lm.sources import adapter_chain, model_source
 from isara.lm.tokens import ensure_pad_token
 from isara.packaged import CAUSAL_LMS, packaged_gguf
 
@@ -27,33 +27,6 @@ from isara.packaged import CAUSAL_LMS, packaged_gguf
 def _unknown(name: str, err: Exception) -> IsaraError:
     return IsaraError(f"model '{name}' is unknown: not a packaged alias, a folder or a loadable hub id "
                       f"({type(err).__name__})")
-
-
-ADAPTER_FILE = "adapter_config.json"
-MAX_ADAPTERS = 8  # adapters stacked on adapters: far beyond any real chain, short of a loop
-
-
-def adapter_base(folder: str | Path) -> str | None:
-    """The base model an adapter folder applies to (its adapter_config.json), or None for a model."""
-    path = Path(folder) / ADAPTER_FILE
-    if not path.is_file():
-        return None
-    try:
-        base = json.loads(path.read_text(encoding="utf-8"))["base_model_name_or_path"]
-    except (ValueError, KeyError, TypeError):
-        raise IsaraError(f"{path}: not an adapter config (no base_model_name_or_path)") from None
-    if not isinstance(base, str) or not base or Path(base).resolve() == Path(folder).resolve():
-        raise IsaraError(f"{path}: base_model_name_or_path must name another model folder or a hub id")
-    return base
-
-
-def model_source(model_dir: str | Path) -> str:
-    """The folder or hub id that `model_dir` stands for: itself, or where its references lead."""
-    source = resolve(model_dir)
-    if Path(source).is_dir() and not (Path(source) / "config.json").is_file() \
-            and not (Path(source) / ADAPTER_FILE).is_file():
-        raise IsaraError(f"{source}: not a model folder (no config.json)")
-    return source
 
 
 def load_tokenizer(model_dir: str | Path):
@@ -77,23 +50,10 @@ def open_tokenizer(name: str):
         raise _unknown(name, err) from None
 
 
-def open_weights(name: str, device: torch.device, dtype: torch.dtype, trainable_adapter: bool = False,
-                 depth: int = 0):
-    """The model of any model name, in eval mode on `device`: a folder (or a reference), a packaged
-    alias (its GGUF de-quantized to `dtype`) or a hub id. An adapter folder gives its base with the
-    adapter merged in, or, with `trainable_adapter`, the peft model whose adapter trains on (in
-    float32 whatever `dtype` the base has)."""
+def _plain_weights(name: str, device: torch.device, dtype: torch.dtype):
+    """The model of a name that is no adapter: a folder (references followed), an alias or a hub id."""
     from transformers import AutoModelForCausalLM
 
-    base = adapter_base(model_source(name)) if Path(name).is_dir() else None
-    if base is not None:
-        if depth >= MAX_ADAPTERS:
-            raise IsaraError(f"{name}: more than {MAX_ADAPTERS} adapters stacked (do they refer to each other?)")
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(open_weights(base, device, dtype, depth=depth + 1),
-                                          model_source(name), is_trainable=trainable_adapter)
-        return model if trainable_adapter else model.merge_and_unload().eval()
     if name in CAUSAL_LMS:
         folder, filename = packaged_gguf(name)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=dtype)
@@ -107,6 +67,23 @@ def open_weights(name: str, device: torch.device, dtype: torch.dtype, trainable_
     return model.to(device).eval()
 
 
+def open_weights(name: str, device: torch.device, dtype: torch.dtype, trainable_adapter: bool = False):
+    """The model of any model name, in eval mode on `device`: a folder (or a reference), a packaged
+    alias (its GGUF de-quantized to `dtype`) or a hub id. An adapter folder gives its base with the
+    adapter merged in, or, with `trainable_adapter`, the peft model whose adapter trains on (in
+    float32 whatever `dtype` the base has); adapters stacked on adapters are merged in turn."""
+    *adapters, base = adapter_chain(name)
+    model = _plain_weights(base if adapters else str(name), device, dtype)
+    if not adapters:
+        return model
+    from peft import PeftModel
+
+    for folder in reversed(adapters[1:]):
+        model = PeftModel.from_pretrained(model, folder).merge_and_unload()
+    model = PeftModel.from_pretrained(model, adapters[0], is_trainable=trainable_adapter)
+    return model if trainable_adapter else model.merge_and_unload().eval()
+
+
 def open_model(name: str, device: torch.device, dtype: torch.dtype):
     """(model, tokenizer) for any model name: a folder (or a reference), a packaged alias or a hub id."""
     return open_weights(name, device, dtype), open_tokenizer(name)
@@ -117,15 +94,22 @@ def load_model(model_dir: str | Path, device: torch.device, dtype: torch.dtype):
     return open_model(str(model_dir), device, dtype)
 
 
+def _stamp(chain: list[str]) -> object:
+    head = chain[0]
+    if not Path(head).is_dir():
+        return head
+    files = sorted((str(f.relative_to(head)), f.stat().st_size, f.stat().st_mtime_ns)
+                   for f in Path(head).rglob("*") if f.is_file())
+    return [head] + ([_stamp(chain[1:])] if chain[1:] else []) + files
+
+
 def source_stamp(name: str) -> object:
     """What a model name stands for now: for a folder (or a reference), each file's name, size and
-    modification time, so that a retrained model never reuses an old run's partial results."""
+    modification time (an adapter's, then its base's), so that a retrained model never reuses an
+    old run's partial results."""
     if name in CAUSAL_LMS or not Path(name).is_dir():
         return name
-    source = Path(model_source(name))
-    base = adapter_base(source)
-    return [str(source)] + ([source_stamp(base)] if base else []) + sorted((str(f.relative_to(source)), f.stat().st_size, f.stat().st_mtime_ns)
-                                  for f in source.rglob("*") if f.is_file())
+    return _stamp(adapter_chain(name))
 
 
 def load_configured(name: str | Path, cfg, device: torch.device | None = None, generating: bool = False,
@@ -149,14 +133,11 @@ def open_config(name: str | Path):
     without its weights; None when it cannot be had here (the loader then says why)."""
     from transformers import AutoConfig
 
-    source = model_source(name) if Path(name).is_dir() else str(name)
-    base = adapter_base(source) if Path(source).is_dir() else None
-    if base is not None:
-        return open_config(base)
-    if str(name) in CAUSAL_LMS:
-        folder, filename = packaged_gguf(str(name))
+    base = adapter_chain(name)[-1]
+    if base in CAUSAL_LMS:
+        folder, filename = packaged_gguf(base)
         return AutoConfig.from_pretrained(folder, gguf_file=filename)
     try:
-        return AutoConfig.from_pretrained(source)
+        return AutoConfig.from_pretrained(base)
     except Exception:  # OSError, ValueError, hub errors: the weights' loader reports them
         return None

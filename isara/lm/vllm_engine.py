@@ -85,7 +85,7 @@ def completion_of_output(output) -> Completion:
 
 def serving_source(name: str) -> str:
     """The folder or hub id vLLM loads for the model `name` (references followed)."""
-    from isara.lm.models import adapter_base, model_source
+    from isara.lm.sources import adapter_base, model_source
     from isara.packaged import CAUSAL_LMS
 
     source = model_source(name)
