@@ -1,10 +1,14 @@
 """Files and folders that never exist half-written: each is built beside its final path (a hidden
 `.NAME.*.tmp` sibling) and moved into place only when complete, so a crash or Ctrl-C leaves the
 previous version (or nothing). Siblings left by a killed run are removed when the next one starts;
-what lands gets the permissions the user's umask gives, as any other file would."""
+what lands gets the permissions the user's umask gives, as any other file would (DVC later makes
+the outputs it caches read-only links into its cache, 0444). A file system error while writing
+(a full disk) names the file being written, never the hidden sibling, so that a stage's one error
+line says where."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -29,6 +33,27 @@ def clear_stale(path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+# what a write refuses with, naming no file: disk full, quota, file too large, read-only, I/O error
+WRITE_ERRNOS = {getattr(errno, code) for code in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO") if hasattr(errno, code)}
+
+
+def name_target(err: OSError, tmp: Path, path: Path) -> None:
+    """Make `err` name what is being written at `path`: `path` itself for a write error that names
+    no file (a full disk says only "No space left on device"), and the file under `path` for one
+    under `tmp`. Other errors (a network timeout, say) are left as they are."""
+    for attribute in ("filename", "filename2"):
+        name = getattr(err, attribute)
+        if name is None:
+            if attribute == "filename" and err.errno in WRITE_ERRNOS:
+                err.filename = str(path)
+            continue
+        try:
+            inside = Path(os.path.abspath(os.fsdecode(name))).relative_to(os.path.abspath(tmp))
+        except (TypeError, ValueError):
+            continue
+        setattr(err, attribute, str(path / inside) if inside.parts else str(path))
+
+
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary sibling path that replaces `path` only if the block finishes."""
@@ -41,6 +66,9 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as err:
+        name_target(err, Path(tmp), path)
+        raise
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -58,6 +86,9 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except OSError as err:
+        name_target(err, tmp, path)
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

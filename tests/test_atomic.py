@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pytest
 
@@ -120,3 +122,40 @@ def test_outputs_get_the_users_umask_not_owner_only(tmp_path, umask, file_mode, 
         os.umask(old)
     assert (tmp_path / "rows.jsonl").stat().st_mode & 0o777 == file_mode
     assert (tmp_path / "model").stat().st_mode & 0o777 == dir_mode
+
+
+def full_disk() -> OSError:
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write(2) reports it: no file named
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path):
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(OSError) as raised:
+        with atomic_file(target):
+            raise full_disk()
+    assert raised.value.filename == str(target) and raised.value.errno == errno.ENOSPC
+    assert leftovers(tmp_path) == []
+
+
+def test_a_full_disk_in_a_folder_names_the_folder_or_its_file_never_the_hidden_sibling(tmp_path):
+    target = tmp_path / "model"
+    with pytest.raises(OSError) as raised:
+        with atomic_dir(target):
+            raise full_disk()
+    assert raised.value.filename == str(target)
+    with pytest.raises(OSError) as raised:
+        with atomic_dir(target) as tmp:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / "shards" / "weights.bin"))
+    assert raised.value.filename == str(target / "shards" / "weights.bin")
+    assert leftovers(tmp_path) == []
+
+
+def test_errors_that_are_not_the_writes_keep_their_own_names(tmp_path):
+    with pytest.raises(TimeoutError) as raised:
+        with atomic_dir(tmp_path / "model"):
+            raise TimeoutError("timed out")  # a download, say: no file of ours to blame
+    assert raised.value.filename is None
+    with pytest.raises(FileNotFoundError) as missing:
+        with atomic_file(tmp_path / "out.jsonl"):
+            open(tmp_path / "no-such-input.jsonl")
+    assert missing.value.filename == str(tmp_path / "no-such-input.jsonl")

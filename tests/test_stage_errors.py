@@ -105,6 +105,36 @@ def test_seed_example_longer_than_a_training_example(project):
                                          "example's finetune.max_length (512 tokens) can hold")
 
 
+def test_seed_huge_one_word_answer_is_refused_by_its_length_alone(project, monkeypatch):
+    """One word of 10 MB used to pass seed (1 word) and fail in generate; its length alone refuses it
+    now, before any word of it is counted."""
+    import isara.loop.seed
+
+    huge = json.dumps({"question": "Why?", "answer": "a" * 10_000_000})
+    (project / "data/seed.jsonl").write_text(f"{GOOD}\n{huge}\n")
+    set_params(project / "params.yaml", {"seed_size": 2, "k": 1})
+    counted = []
+    monkeypatch.setattr(isara.loop.seed, "words", lambda text: counted.append(len(text)) or text.split())
+    assert run_seed_failing(project) == ("error: data/seed.jsonl:2: the pair has 10000004 characters, more than a "
+                                         "training example's finetune.max_length (512 tokens) can hold at 16 "
+                                         "characters a token")
+    assert max(counted, default=0) < 1000  # only the good pair's fields were split into words
+
+
+def test_seed_char_bound_follows_max_length(project):
+    """The bound is finetune.max_length x 16 characters: a pair just over it is refused, one at it is drawn."""
+    set_params(project / "params.yaml", {"seed_size": 2, "k": 1, "finetune.max_length": 64})
+    at = json.dumps({"question": "Why?", "answer": "a" * (64 * 16 - 4)})
+    (project / "data/seed.jsonl").write_text(f"{GOOD}\n{at}\n")
+    result = CliRunner().invoke(seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS])
+    assert result.exit_code == 0, result.output
+    over = json.dumps({"question": "Why?", "answer": "a" * (64 * 16 - 3)})
+    (project / "data/seed.jsonl").write_text(f"{GOOD}\n{over}\n")
+    (project / SEED_OUT).unlink()
+    (project / SEED_METRICS).unlink()
+    assert "the pair has 1025 characters" in run_seed_failing(project)
+
+
 def test_seed_size_larger_than_file(project):
     n_rows = sum(1 for line in (project / "data/seed.jsonl").read_text().splitlines() if line.strip())
     set_params(project / "params.yaml", {"seed_size": n_rows + 1})
@@ -223,6 +253,21 @@ def test_a_full_disk(project, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
 
     monkeypatch.setattr(os, "replace", no_space)
+    message = run_failing(project, seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS],
+                          [SEED_OUT, SEED_METRICS])
+    assert message == f"error: {SEED_OUT}: No space left on device"
+
+
+def test_a_full_disk_while_writing_names_the_file(project, monkeypatch):
+    """A write on a full disk raises "No space left on device" with no file name: the line names the output."""
+    import errno
+    import os
+    import pathlib
+
+    def no_space(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write(2) reports it: no file named
+
+    monkeypatch.setattr(pathlib.Path, "write_text", no_space)
     message = run_failing(project, seed_stage.main, ["--out", SEED_OUT, "--metrics", SEED_METRICS],
                           [SEED_OUT, SEED_METRICS])
     assert message == f"error: {SEED_OUT}: No space left on device"

@@ -9,8 +9,18 @@
 - self_instruct: the 175 Self-Instruct seed tasks (instruction + input, output).
 `seed_size` of the candidates are then drawn with `seed`. Every seed id is unique, and none looks
 like a generated sample's id (`it<round>-<n>`). A drawn pair longer than a training example may be
-(more words than finetune.max_length tokens) is an error: it would be cut in training and blow up
-every prompt it is retrieved into.
+is an error: it would be cut in training and blow up every prompt it is retrieved into.
+
+"Longer" is measured without a tokenizer: the seed stage runs before the base stage has made
+models/iter0, and it depends on no model. Two bounds stand in for the token count, each exceeded
+only by a pair that cannot fit finetune.max_length tokens:
+- characters, checked first, on the lengths alone (so a 10 MB string is refused without its words
+  being counted): more than CHARS_PER_TOKEN characters for each token. Text averages about 4 characters a
+  token in the tokenizers of common models; tokens of 16 characters or more are rare long words
+  and runs of one character, and a pair made of nothing else is no training example;
+- words (runs of letters, digits and underscores): each is at least one token, so more words than
+  max_length tokens cannot be held either.
+A pair within both bounds may still be longer than max_length tokens; training cuts it.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from isara.text import normalise, words
 
 GENERATED_ID = re.compile(r"^it\d+-\d+$")  # the ids retrieve gives new samples
 MAX_CATEGORY = 100  # characters of a seed row's optional category
+CHARS_PER_TOKEN = 16  # characters a token is taken to hold at most, for the seed's length bound (see above)
 
 
 def seed_candidates(p: Params) -> tuple[list[dict], str]:
@@ -76,15 +87,27 @@ def _file_candidates(path: str) -> list[dict]:
     return rows
 
 
-def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_words: int) -> list[dict]:
-    """`seed_size` rows drawn reproducibly, in source order; none longer than `max_words` words."""
+def check_length(row: dict, max_tokens: int) -> None:
+    """Refuse a pair that cannot fit `max_tokens` tokens (finetune.max_length): one line naming its
+    file and line (or dataset and pair), by characters first, then by words."""
+    chars = len(row["question"]) + len(row["answer"])
+    if chars > max_tokens * CHARS_PER_TOKEN:
+        raise IsaraError(f"{row['where']}: the pair has {chars} characters, more than a training example's "
+                         f"finetune.max_length ({max_tokens} tokens) can hold at {CHARS_PER_TOKEN} characters "
+                         "a token")
+    length = len(words(row["question"])) + len(words(row["answer"]))
+    if length > max_tokens:
+        raise IsaraError(f"{row['where']}: the pair has {length} words, more than a training example's "
+                         f"finetune.max_length ({max_tokens} tokens) can hold")
+
+
+def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_tokens: int) -> list[dict]:
+    """`seed_size` rows drawn reproducibly, in source order; none longer than `max_tokens` tokens
+    (finetune.max_length) can hold, by the bounds of `check_length`."""
     if seed_size > len(rows):
         raise IsaraError(f"params.yaml: seed_size={seed_size} is larger than {where} ({len(rows)} pairs)")
     picked = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), seed_size))]
     for row in picked:
-        length = len(words(row["question"])) + len(words(row["answer"]))
-        if length > max_words:
-            raise IsaraError(f"{row['where']}: the pair has {length} words, more than a training example's "
-                             f"finetune.max_length ({max_words} tokens) can hold")
+        check_length(row, max_tokens)
     return [{"id": row["id"], "question": row["question"], "answer": row["answer"], "source": "seed",
              **({"category": row["category"]} if "category" in row else {})} for row in picked]
