@@ -14,7 +14,7 @@ from isara.config.checks import positive as _positive
 from isara.config.names import (BATCH_MAX, BATCH_TOKENS_MAX, HARM_JUDGES, HARM_SETS,
                                 JUDGE_STAGES, LENGTH_MAX, SUITES, TOKENS_MAX, WORKERS_MAX)
 from isara.errors import IsaraError
-from isara.urls import has_userinfo
+from isara.config.urls import has_userinfo
 
 
 @dataclass(frozen=True)

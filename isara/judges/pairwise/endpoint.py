@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from isara.errors import IsaraError
-from isara.urls import without_userinfo
+from isara.config.urls import without_userinfo
 from isara.judges.pairwise.base import ANSWER_LETTERS, JUDGE_TEMPLATE, PAIR_FIELDS, PairwiseJudge, check_template, digest
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
