@@ -111,7 +111,8 @@ def real_params(project, benchmark_dir):
     set_params(project / "params.yaml", {
         "benchmarks.source": str(benchmark_dir), "data.seed_source": "beavertails",
         "evaluate.suites": ["harm", "xstest", "truthfulqa", "alpaca_eval"],
-        "evaluate.harm_sets": ["beavertails", "demo", "extra"], "evaluate.prompt_sets": {"extra": "extra.jsonl"}})
+        "evaluate.harm_sets": ["beavertails", "demo", "extra"], "evaluate.prompt_sets": {"extra": "extra.jsonl"},
+        "judges.check": ["refusal"]})
     (project / "d0.jsonl").write_text("".join(json.dumps({"id": f"d0-{i}", "question": q, "answer": "a"}) + "\n"
                                               for i, q in enumerate(d0)))
     return rows, d0, d0_exact, d0_reworded, evaluated

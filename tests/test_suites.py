@@ -132,6 +132,7 @@ def test_judge_stage_measures_the_judge(project, benchmark_dir, tiny_llama, tiny
     from tests.conftest import set_params
 
     set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir), "judges.check_limit": 3,
+                                         "judges.check": [name],
                                          "judges.pairwise.model": str(tiny_llama),
                                          "judges.classifier.backbone": str(tiny_llama),
                                          "judges.classifier.encoder": str(tiny_bert),
@@ -178,3 +179,15 @@ def test_reward_suite_scores_answers_with_a_tiny_reward_model(params, tiny_llama
     declared = {v.column: v for v in values(SUITES["reward"], metrics)}
     assert declared["reward_mean"].n == 7 and declared["reward_mean"].higher_is_better
 
+
+
+def test_a_judge_that_judges_check_does_not_list_writes_a_placeholder(project):
+    """dvc.yaml names every judge's stage; an unselected one writes a placeholder in a second and
+    loads no model, and no evaluation reports its error."""
+    from stages import judge as judge_stage
+
+    result = CliRunner().invoke(judge_stage.main, ["--name", "classifier", "--seed", "d0.jsonl", "--out",
+                                                   "judges/classifier", "--metrics", "metrics/judges/classifier.json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((project / "judges/classifier/check.json").read_text()) == {"judge": "classifier", "selected": False}
+    assert json.loads((project / "metrics/judges/classifier.json").read_text()) == {}
