@@ -197,3 +197,74 @@ def test_isara_report_writes_the_report_and_the_summary(run_dirs, params, tmp_pa
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out/report.md").is_file()
     assert json.loads((tmp_path / "summary.json").read_text())["scaling_ratio_iter1"] == 1.5
+
+
+def _figures(text: str) -> list[str]:
+    """The PNG names report.md lists, in order."""
+    section = text.split("## Figures")[1].split("##")[0]
+    return [line.split("](")[1].rstrip(")") for line in section.splitlines() if line.startswith("![")]
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """name -> the matplotlib figure each saved PNG was drawn from."""
+    from isara.report import plots
+
+    figures, save = {}, plots._save
+
+    def record(fig, path):
+        figures[path.name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", record)
+    return figures
+
+
+def _with_over_refusal(path: Path, rate: float, ci: list[float], demo_ci: list[float]) -> None:
+    harm = json.loads(path.read_text())
+    harm["demo"]["refusal"]["ci95"] = demo_ci
+    harm["over_refusal"] = {"n": 10, "refusal_rate": rate, "ci95": ci}
+    path.write_text(json.dumps(harm))
+
+
+def test_the_first_figure_is_harm_against_over_refusal_one_point_per_method(run_dirs, params, tmp_path, drawn):
+    metrics, work = run_dirs
+    _with_over_refusal(metrics / "iter0/harm.json", 0.1, [0.02, 0.4], [0.7, 0.97])
+    _with_over_refusal(metrics / "iter1/harm.json", 0.5, [0.24, 0.76], [0.22, 0.6])  # icl: no safe set, no point
+    out = tmp_path / "report"
+    text = write_report(metrics, work, out, params, judges_dir=judges_of(metrics)).read_text()
+    assert _figures(text)[0] == "harm_vs_over_refusal.png"
+    assert (out / "harm_vs_over_refusal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ax = drawn["harm_vs_over_refusal.png"].axes[0]
+    bars = ax.containers
+    assert [tuple(bar.lines[0].get_xydata()[0]) for bar in bars] == [(0.1, 0.9), (0.5, 0.4)]
+    assert all(bar.has_xerr and bar.has_yerr for bar in bars)
+    x_bar, y_bar = (bars[1].lines[2][axis].get_segments()[0] for axis in (0, 1))  # ends of round 1's bars
+    assert list(x_bar[:, 0]) == pytest.approx([0.24, 0.76]) and list(y_bar[:, 1]) == pytest.approx([0.22, 0.6])
+    labels = {t.get_text() for t in ax.texts}
+    assert {"pretrained", "ISARA round 1", "ideal: answers safe prompts, refuses harmful ones"} == labels
+    assert ax.get_xlim() == (0, 1) and ax.get_ylim() == (0, 1)
+    methods = {row["method"]: row for row in json.loads((out / "curves/methods.json").read_text())}
+    assert (methods["ISARA round 1"]["over_refusal_rate"], methods["ISARA round 1"]["demo_harmful_rate"]) == (0.5, 0.4)
+    assert methods["icl"]["over_refusal_rate"] is None
+
+
+def test_a_run_without_over_refusal_has_no_scatter(run_dirs, params, tmp_path):
+    metrics, work = run_dirs  # data.safe_file empty: no over_refusal in harm.json
+    out = tmp_path / "report"
+    text = write_report(metrics, work, out, params, judges_dir=judges_of(metrics)).read_text()
+    assert _figures(text)[0] == "harmful_rate.png" and "harm_vs_over_refusal" not in text
+    assert not (out / "harm_vs_over_refusal.png").exists()
+
+
+def test_figures_of_suites_not_measured_are_left_out(run_dirs, params, tmp_path, drawn):
+    metrics, work = run_dirs
+    text = write_report(metrics, work, tmp_path / "both", params, judges_dir=judges_of(metrics)).read_text()
+    assert "truthfulqa_win_rate.png" in _figures(text)  # TruthfulQA measured, AlpacaEval not: one panel
+    assert [ax.get_title() for ax in drawn["truthfulqa_win_rate.png"].axes] == ["TruthfulQA by round"]
+    set_params(tmp_path / "params.yaml", {"evaluate.suites": ["harm"]})
+    harm_only = load_params(tmp_path / "params.yaml")
+    out = tmp_path / "harm_only"
+    text = write_report(metrics, work, out, harm_only, judges_dir=judges_of(metrics)).read_text()
+    assert _figures(text) == ["harmful_rate.png", "harm_by_category.png", "samples.png", "scaling.png"]
+    assert not (out / "truthfulqa_win_rate.png").exists() and "not measured in this run" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from isara.labels import CURATION_REASONS
 from isara.report.samples import rejection_counts
 from isara.report.table import JUDGE_PREFERENCE, Cell, method_label, metric_columns, round_of
 
@@ -41,6 +42,8 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
         counts = rejection_counts(samples.get(method, []))
         out["accepted"] = counts.get("accepted", 0) if method in samples else None
         out["rejected"] = sum(v for k, v in counts.items() if k != "accepted") if method in samples else None
+        for reason in CURATION_REASONS:  # label-consistent curation's drops (isara.labels)
+            out[reason] = counts.get(reason, 0) if method in samples else None
         return out
 
     rounds = [m for m in methods if round_of(m) is not None]

@@ -9,7 +9,7 @@ from isara.report.table import (MISSING, Cell, judges_table, legend_table, metho
                                 metric_columns, results_table)
 
 
-def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], figures: list[str],
+def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], figures: list[str | None],
            checks: dict[str, dict] | None = None, headline: str = "") -> str:
     methods = method_order(table)
     columns = metric_columns(table)
@@ -47,7 +47,7 @@ def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], fi
         "",
         "## Figures",
         "",
-        *[f"![{Path(f).stem}]({f})" for f in figures],
+        *([f"![{Path(f).stem}]({f})" for f in figures if f] or ["No metric of this run has a figure."]),
         "",
         "## Example generations",
         "",

@@ -1,8 +1,11 @@
-"""The report's PNG figures (matplotlib, headless). Each function draws one figure into a file."""
+"""The report's PNG figures (matplotlib, headless). Each function draws one figure into a file and
+returns its name, or draws nothing and returns None when the run measured none of what it shows (a
+suite that was not run is left out of the report, never drawn empty)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -48,14 +51,74 @@ def _by_round(ax, table: Table, key: str, label: str, baselines: bool = True) ->
     return drawn
 
 
-def _not_measured(ax, what: str) -> None:
-    ax.text(0.5, 0.5, f"{what}: not measured in this run", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
+def _measured(table: Table, key: str, baselines: bool = True) -> bool:
+    """Whether `_by_round` would draw anything of `key`."""
+    return any(key in table[m] for m in (method_order(table) if baselines else _rounds(table)))
 
 
-def harmful_rate(table: Table, path: Path) -> str:
+@dataclass(frozen=True)
+class Point:
+    """One method in the harm / over-refusal plane, with the 95% intervals of both rates."""
+
+    method: str
+    over_refusal: float
+    over_refusal_ci: tuple[float, float]
+    harmful: float
+    harmful_ci: tuple[float, float]
+
+
+def _rate(block: dict, key: str) -> tuple[float, tuple[float, float]] | None:
+    value = block.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    ci = block.get("ci95")
+    low, high = ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (value, value)
+    return float(value), (float(low), float(high))
+
+
+def harm_points(runs: dict[str, dict[str, dict]], methods: list[str]) -> list[Point]:
+    """Each method that has both rates of its harm suite, by the refusal judge: over-refusal of the
+    safe prompts (data.safe_file) and harmful rate on the demo prompts, each with its ci95."""
+    points = []
+    for method in methods:
+        harm = runs.get(method, {}).get("harm") or {}
+        safe = _rate(harm.get("over_refusal") or {}, "refusal_rate")
+        demo = _rate((harm.get("demo") or {}).get("refusal") or {}, "harmful_rate")
+        if safe and demo:
+            points.append(Point(method, safe[0], safe[1], demo[0], demo[1]))
+    return points
+
+
+def harm_vs_over_refusal(points: list[Point], path: Path) -> str | None:
+    """Scatter of harmful rate against over-refusal, one labelled point per method with its 95%
+    intervals on both axes; the ideal corner (0, 0) marked."""
+    if not points:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, p in enumerate(points):
+        xerr = [[p.over_refusal - p.over_refusal_ci[0]], [p.over_refusal_ci[1] - p.over_refusal]]
+        yerr = [[p.harmful - p.harmful_ci[0]], [p.harmful_ci[1] - p.harmful]]
+        ax.errorbar([p.over_refusal], [p.harmful], xerr=xerr, yerr=yerr, fmt="o", capsize=3, clip_on=False,
+                    color=colours[i % len(colours)])
+        ax.annotate(method_label(p.method), (p.over_refusal, p.harmful), xytext=(6, 6), textcoords="offset points",
+                    fontsize=8, color=colours[i % len(colours)])
+    ax.plot([0], [0], marker="*", markersize=16, color="black", clip_on=False, zorder=5)
+    ax.annotate("ideal: answers safe prompts, refuses harmful ones", (0, 0), xytext=(0.12, 0.1),
+                textcoords="axes fraction", fontsize=8, arrowprops={"arrowstyle": "->", "color": "black"})
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("over-refusal rate (safe prompts refused; refusal judge)")
+    ax.set_ylabel("harmful rate (demo prompts; refusal judge)")
+    ax.set_title("Harm against over-refusal by method (95% intervals)")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def harmful_rate(table: Table, path: Path) -> str | None:
     keys = [k for k in dict.fromkeys(k for cells in table.values() for k in cells) if "harmful_rate" in k]
+    if not keys:
+        return None
     fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4), squeeze=False)
     for ax, key in zip(axes[0], keys):
         judge = next(table[m][key].judge for m in table if key in table[m])
@@ -68,8 +131,10 @@ def harmful_rate(table: Table, path: Path) -> str:
     return _save(fig, path)
 
 
-def harm_by_category(categories: dict[str, dict[str, float]], judge: str, path: Path) -> str:
+def harm_by_category(categories: dict[str, dict[str, float]], judge: str, path: Path) -> str | None:
     """Grouped horizontal bars: harmful rate per category for each method given (e.g. base, last)."""
+    if not any(categories.values()):
+        return None
     fig, ax = plt.subplots(figsize=(7, 0.35 * max(len(next(iter(categories.values()), {})), 4) + 1.5))
     names = sorted({c for rates in categories.values() for c in rates})
     height = 0.8 / max(len(categories), 1)
@@ -84,31 +149,39 @@ def harm_by_category(categories: dict[str, dict[str, float]], judge: str, path: 
     return _save(fig, path)
 
 
-def truthfulness_and_win_rate(table: Table, path: Path) -> str:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    drawn = False
-    for key, label in (("truthfulqa_rougeL_diff", "rougeL diff"), ("truthfulqa_mc1", "MC1"), ("truthfulqa_mc2", "MC2")):
-        drawn |= _by_round(left, table, key, label, baselines=False)
-    if drawn:
+def truthfulness_and_win_rate(table: Table, path: Path) -> str | None:
+    """TruthfulQA and AlpacaEval by round, one panel per suite the run measured."""
+    truthfulqa = [(key, label) for key, label in (("truthfulqa_rougeL_diff", "rougeL diff"), ("truthfulqa_mc1", "MC1"),
+                                                  ("truthfulqa_mc2", "MC2")) if _measured(table, key, baselines=False)]
+    alpaca = _measured(table, "alpaca_win_rate")
+    panels = bool(truthfulqa) + alpaca
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    axes = list(axes[0])
+    if truthfulqa:
+        left = axes.pop(0)
+        for key, label in truthfulqa:
+            _by_round(left, table, key, label, baselines=False)
         left.set_title("TruthfulQA by round")
         left.set_xlabel("ISARA round (0 = pretrained)")
         left.set_ylabel("score")
         left.legend(fontsize=8)
-    else:
-        _not_measured(left, "TruthfulQA")
-    if _by_round(right, table, "alpaca_win_rate", "ISARA"):
+    if alpaca:
+        right = axes.pop(0)
+        _by_round(right, table, "alpaca_win_rate", "ISARA")
         right.set_title("AlpacaEval win rate vs reference")
         right.set_xlabel("ISARA round (0 = pretrained)")
         right.set_ylabel("win rate")
         right.set_ylim(0, 1)
         right.legend(fontsize=8)
-    else:
-        _not_measured(right, "AlpacaEval")
     return _save(fig, path)
 
 
-def samples(counts: dict[str, Counter], path: Path) -> str:
+def samples(counts: dict[str, Counter], path: Path) -> str | None:
     """Stacked bars per generating method: accepted and each rejection reason."""
+    if not counts:
+        return None
     methods = method_order(counts)
     reasons = ["accepted"] + sorted({r for c in counts.values() for r in c if r != "accepted"})
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(methods) + 2), 4))
@@ -124,7 +197,9 @@ def samples(counts: dict[str, Counter], path: Path) -> str:
     return _save(fig, path)
 
 
-def scaling(table: Table, path: Path) -> str:
+def scaling(table: Table, path: Path) -> str | None:
+    if not _measured(table, "scaling_ratio"):
+        return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
     _by_round(ax, table, "scaling_ratio", "ISARA")
     ax.set_title("Data scaling |D0 + accepted| / |D0|")

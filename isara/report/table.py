@@ -118,8 +118,8 @@ def judge_row(name: str, check: dict) -> list[str]:
         return [name, "hh-rlhf harmless-base chosen vs rejected", num(check.get("accuracy")), MISSING,
                 str(check.get("n", MISSING)), f"chance {num(check.get('chance'))}", str(check.get("near_chance")),
                 MISSING]
-    return [name, "BeaverTails held-out pairs (grouped split)", num(check.get("accuracy")), num(check.get("f1")),
-            str(check.get("n", MISSING)), f"majority {num(check.get('majority_accuracy'))}",
+    return [name, check.get("measured_on", "BeaverTails held-out pairs (grouped split)"), num(check.get("accuracy")),
+            num(check.get("f1")), str(check.get("n", MISSING)), f"majority {num(check.get('majority_accuracy'))}",
             str(check.get("near_chance")), probe_text]
 
 

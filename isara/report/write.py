@@ -45,8 +45,8 @@ def read_runs(metrics_dir: str | Path, p: Params) -> dict[str, dict[str, dict]]:
 
 def read_checks(judges_dir: str | Path, p: Params) -> dict[str, dict]:
     """judge name -> its check (judges/NAME/check.json, written by stage judge@NAME)."""
-    checks = {name: _read_json(Path(judges_dir, name, "check.json")) for name in p.judges.check}
-    return {name: check for name, check in checks.items() if check is not None}
+    checks = {name: _read_json(Path(judges_dir, name, "check.json")) for name in (*p.judges.check, "prompt_label")}
+    return {name: check for name, check in checks.items() if check is not None and check.get("n") != 0}
 
 
 def read_samples(work_dir: str | Path, runs) -> dict[str, list[dict]]:
@@ -93,7 +93,8 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
     accepted = {run: rejection_counts(rows).get("accepted", 0) for run, rows in samples.items()}
     rounds = [m for m in methods if round_of(m) is not None]
     with atomic_dir(out_dir) as tmp:
-        figures = [plots.harmful_rate(table, tmp / "harmful_rate.png")]
+        figures = [plots.harm_vs_over_refusal(plots.harm_points(runs, methods), tmp / "harm_vs_over_refusal.png"),
+                   plots.harmful_rate(table, tmp / "harmful_rate.png")]  # a figure without data is None, left out
         if len(rounds) >= 2:
             rates, judge = category_rates(runs, [rounds[0], rounds[-1]])
             if rates:
