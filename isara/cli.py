@@ -36,7 +36,7 @@ def check(params_path, dvc_path):
         if Path(dvc_path).is_file():
             check_pipeline(p, read_pipeline(dvc_path), params_path, dvc_path)
         seeds, where = seed_candidates(p)
-        draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length)
+        draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length, p.data.safe_share)
         if p.k > p.seed_size:
             raise IsaraError(f"{params_path}: k={p.k} is larger than the seed pool (seed_size={p.seed_size})")
         counts = {f"{suite}/{name}": len(rows) for suite in p.evaluate.suites

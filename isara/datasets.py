@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from isara.errors import IsaraError
+from isara.labels import LABELS
 from isara.records import decode_utf8, json_lines
 
 Record = tuple[str, dict]  # (where, for messages; the row with normalised column names)
@@ -277,11 +278,30 @@ def self_instruct(source: str | Path) -> list[dict]:
     return rows
 
 
-def prompt_set(path: str | Path) -> list[dict]:
-    """A user-added harm prompt set: ``[{"prompt", "category"}]`` from a CSV, JSONL, JSON or
-    parquet file with a `prompt` column and an optional `category` (default ``"all"``)."""
-    return [{"prompt": _text(w, r, "prompt"), "category": _text(w, r, "category", "all")}
-            for w, r in _read_file(Path(path).expanduser())]
+def prompt_set(path: str | Path, label: str | None = None) -> list[dict]:
+    """A user-added prompt set: ``[{"prompt", "category"}]`` from a CSV, JSONL, JSON or parquet
+    file with a `prompt` column and an optional `category` (default ``"all"``). A row may carry a
+    `label` (harmful | safe): with `label` given, rows labelled otherwise are left out, so that one
+    labelled file (the dev split) serves as harm set and as safe set."""
+    rows = []
+    for w, r in _read_file(Path(path).expanduser()):
+        own = _text(w, r, "label", "")
+        if own and own not in LABELS:
+            raise IsaraError(f"{w}: field 'label' must be one of {', '.join(LABELS)}, got {own!r}")
+        if label is None or not own or own == label:
+            rows.append({"prompt": _text(w, r, "prompt"), "category": _text(w, r, "category", "all")})
+    return rows
+
+
+def labelled_prompts(path: str | Path) -> list[dict]:
+    """``[{"prompt", "label"}]`` of a file whose every row carries a label (harmful | safe)."""
+    rows = []
+    for w, r in _read_file(Path(path).expanduser()):
+        label = _text(w, r, "label")
+        if label not in LABELS:
+            raise IsaraError(f"{w}: field 'label' must be one of {', '.join(LABELS)}, got {label!r}")
+        rows.append({"prompt": _text(w, r, "prompt"), "label": label})
+    return rows
 
 
 def stratified_limit(rows: list[dict], limit: int, key: str = "category", seed: int = 0) -> list:

@@ -41,7 +41,8 @@ def reads(p: Params) -> dict[str, list[tuple[str, str]]]:
         judges.append(_benchmark(p, "beavertails_pairs", split=split))
     if "pairwise" in p.judges.check:
         judges.append(_benchmark(p, "hh_rlhf"))
-    return {"seed": seed, **{suite: suites[suite] for suite in p.evaluate.suites}, "judges": judges}
+    dev = [(p.data.dev_file, "")] if p.data.dev_file else []
+    return {"seed": seed, **{suite: suites[suite] for suite in p.evaluate.suites}, "judges": judges, "dev": dev}
 
 
 def fingerprints(p: Params, digests: Digests) -> dict[str, dict]:

@@ -7,6 +7,9 @@
 Each new question's answer examples are its k nearest pool examples, searched as retrieve chose
 (--search: exact, or the annoy index with its calibrated search_k).
 
+With generation.by_label and a labelled pool, each new question's label is its nearest labelled D0
+questions' majority, and its answer examples are the nearest of that label (isara/labels.py).
+
 Finished batches are kept in OUT.partial/ as they come; a re-run after a crash continues from
 them, and the folder is removed once OUT is written.
 """
@@ -20,7 +23,7 @@ from isara.lm.engine import generation_engine
 from isara.lm.partial import partial_path, remove_partial
 from isara.loop.embed import load_embeddings
 from isara.loop.generate import generate_candidates
-from isara.loop.retrieve import check_k, open_retriever, unit_rows
+from isara.loop.retrieve import check_k, label_masks, open_retriever, prompt_judge, unit_rows
 from isara.records import read_jsonl, read_pool
 from isara.stage import entry
 
@@ -41,13 +44,15 @@ def main(run_name, model_dir, pool, embeddings, index, search, contexts, out):
     check_k(p.k, len(rows), pool)
     contexts = read_jsonl(contexts, required=("id",))
     knn = open_retriever(unit_rows(load_embeddings(embeddings, len(rows), pool), embeddings), search, index, p.k)
+    labelled = label_masks(rows) if p.generation.by_label else None
     engine = generation_engine(model_dir, p)
     log = partial_path(out)
     candidates = generate_candidates(
         engine, rows, contexts,
-        nearest=lambda vector: knn.neighbours_of_vector(vector, p.k),
+        nearest=lambda vector, label: knn.neighbours_of_vector(vector, p.k, labelled and labelled[label]),
         embed_questions=encoder(p.embedder.name, engine.device, p.embedder.batch_size),
         p=p, iteration=p.round_of(run_name), log_dir=log,
+        judge=labelled and prompt_judge(rows, knn.vectors, p.generation.label_k),
     )
     write_jsonl(out, candidates)
     remove_partial(log)

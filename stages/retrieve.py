@@ -48,7 +48,8 @@ def main(run_name, pool, embeddings, index_out, search_out, times_out, out, metr
     search = choose_search(vectors, index, p.k, p.retrieval, p.seed)
     chosen = time.perf_counter()
     count = p.generation.samples_per_iteration * p.runs[run_name].rounds
-    contexts = question_contexts(Retriever(vectors, search, index), rows, count, p.k, p.round_of(run_name), p.seed)
+    contexts = question_contexts(Retriever(vectors, search, index), rows, count, p.k, p.round_of(run_name), p.seed,
+                                 p.generation.safe_share if p.generation.by_label else None)
     queried = time.perf_counter()
     with atomic_file(index_out) as tmp:
         index.save(str(tmp))

@@ -22,7 +22,7 @@ from isara.stage import entry
 def main(out, metrics):
     p = load_params()
     rows, where = seed_candidates(p)
-    picked = draw_seed(rows, p.seed_size, p.seed, where, p.finetune.max_length)
+    picked = draw_seed(rows, p.seed_size, p.seed, where, p.finetune.max_length, p.data.safe_share)
     write_jsonl(out, picked)
     write_json(metrics, data_metrics(len(picked), len(picked)))
     click.echo(f"D0: {len(picked)} of {len(rows)} pairs from {where} -> {out}")

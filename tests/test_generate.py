@@ -39,7 +39,7 @@ def _run(engine, seed=0):
         embedded.append(list(texts))
         return np.stack([np.full(4, float(len(t) % 6)) for t in texts])
 
-    def nearest(vector):  # the two pool rows whose index is closest to the fake embedding value
+    def nearest(vector, label):  # the two pool rows whose index is closest to the fake embedding value
         return sorted(range(len(POOL)), key=lambda i: abs(i - vector[0]))[:2]
 
     rows = generate_candidates(engine, POOL, CONTEXTS, nearest, embed_questions, p, iteration=1)
@@ -62,6 +62,30 @@ def test_candidates_keep_provenance_and_use_knn_contexts(engine):
             assert row["answer_finished"] == (row["answer_stop"] != "length")
         else:
             assert row["raw_answer"] is None and row["answer_context_ids"] == []
+
+
+def test_a_labelled_pool_labels_each_question_and_answers_from_its_label(engine):
+    """The prompt judge labels every asked question, and its answer examples are retrieved among
+    that label only; each row keeps its context's label too."""
+    p = Params(k=2, generation=Generation(samples_per_iteration=4, batch_size=3))
+    asked_with = []
+
+    def nearest(vector, label):
+        asked_with.append(label)
+        return [0, 1] if label == "safe" else [2, 3]
+
+    def judge(vectors):
+        return [("safe" if i % 2 == 0 else "harmful", 0.8) for i in range(len(vectors))]
+
+    contexts = [{**c, "label": "harmful"} for c in CONTEXTS]
+    rows = generate_candidates(engine, POOL, contexts, nearest,
+                               lambda texts: np.ones((len(texts), 4)), p, iteration=1, judge=judge)
+    asked = [r for r in rows if r["question"]]
+    assert asked_with == [r["label"] for r in asked] and all(r["context_label"] == "harmful" for r in rows)
+    for row in asked:
+        expected = [0, 1] if row["label"] == "safe" else [2, 3]
+        assert row["answer_context_ids"] == [POOL[i]["id"] for i in expected] and row["label_share"] == 0.8
+    assert all(r["label"] is None for r in rows if not r["question"])
 
 
 def test_same_seed_same_candidates_other_seed_other_questions(engine):

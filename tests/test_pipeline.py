@@ -35,7 +35,7 @@ def evaluations(*methods: str) -> set[str]:
 
 
 EVALUATE = evaluations(*METHODS)
-ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "report"} | EVALUATE | JUDGES
+ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "label_judge", "report"} | EVALUATE | JUDGES
               | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
 
 
@@ -121,7 +121,7 @@ def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_
         changed = set(json.loads(dvc(repo, "status", "--json")))
     finally:
         path.write_text(original)
-    loads_a_model = ({"base", "sft_seed_finetune"} | EVALUATE | JUDGES  # audit: the filter's judge veto may load one
+    loads_a_model = ({"base", "sft_seed_finetune", "label_judge"} | EVALUATE | JUDGES  # audit: the filter's veto may load one
                      | {f"{stage}@{run}" for stage in ("generate", "audit", "finetune") for run in RUNS})
     assert changed - {"check"} == loads_a_model  # check always runs: it reads what DVC cannot hash
     assert set(json.loads(dvc(repo, "status", "--json"))) == {"check"}
@@ -348,7 +348,7 @@ def test_report_sets_every_method_beside_the_rounds(llama_repo):
     text = (repo / "report/report.md").read_text()
     for label in ("pretrained", "icl", "icl_knn", "sft_seed", "oneshot", "ISARA round 1", "ISARA round 2"):
         assert f"| {label} |" in text
-    for png in ("harmful_rate.png", "harm_by_category.png", "samples.png", "scaling.png", "truthfulqa_win_rate.png"):
+    for png in ("harm_vs_over_refusal.png", "harmful_rate.png", "harm_by_category.png", "samples.png", "scaling.png"):
         assert (repo / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rounds = json.loads((repo / "report/curves/rounds.json").read_text())
     assert [row["round"] for row in rounds] == [0, 1, 2]

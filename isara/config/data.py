@@ -19,9 +19,12 @@ class Data:
     seed_file: str = "data/seed.jsonl"  # JSONL of {"question", "answer"}: the pool D0 is drawn from
     eval_file: str = "data/eval_prompts.jsonl"  # JSONL of {"prompt", "category"}: the harm suite's demo set
     safe_file: str = "data/safe_prompts.jsonl"  # safe prompts that look risky: over-refusal ("" = not measured)
+    safe_share: float = 0.5  # share of D0 drawn from seed pairs labelled safe (0 = the harmful ones only)
+    dev_file: str = "data/dev_prompts.jsonl"  # labelled dev prompts: defaults are chosen here ("" = none)
 
     def __post_init__(self):
         _choice("data.seed_source", self.seed_source, SEED_SOURCES)
+        _in_range("data.safe_share", self.safe_share, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Filter:
     contamination_cosine: float = 0.9  # embedding cosine to an evaluation prompt at or above this: contaminated
     min_domain_similarity: float = 0.0  # > 0: drop questions whose nearest D0 question is less similar ("off_domain")
     judges: tuple = ()  # harm judges whose "harmful" verdict on a generated pair drops it ("judge_veto")
+    label_consistent: bool = True  # labelled D0: drop a refused safe question ("needless_refusal") and an
+    # answered harmful one ("harmful_answer"), the question's label by the prompt judge (isara.labels)
 
     def __post_init__(self):
         for name in ("min_question_words", "max_question_words", "min_answer_words", "max_answer_words"):

@@ -37,7 +37,7 @@ class Evaluate:
     prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     max_new_tokens: int = 64  # greedy answer length for evaluation
-    suites: tuple = ("harm",)  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval | reward
+    suites: tuple = ("harm", "xstest")  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval | reward
     harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
     eval_limit: EvalLimits = field(default_factory=EvalLimits)  # items per suite (0 = all)
     prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`

@@ -86,11 +86,17 @@ class Generation:
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     backend: str = "hf"  # hf | vllm (sampled questions and greedy evaluation; beam answers stay on hf)
     tensor_parallel: int = 1  # vllm: GPUs one model is split over
+    by_label: bool = True  # labelled D0: a question prompt holds examples of its anchor's label only, and an
+    # answer prompt those of its question's label (by the prompt judge); off = the paper's retrieval
+    safe_share: float = 0.5  # by_label: share of question prompts anchored on safe examples
+    label_k: int = 5  # the prompt judge: labelled D0 questions a question's label is the majority of
     question: QuestionDecoding = field(default_factory=QuestionDecoding)
     answer: AnswerDecoding = field(default_factory=AnswerDecoding)
 
     def __post_init__(self):
         _positive("generation.samples_per_iteration", self.samples_per_iteration)
+        _in_range("generation.safe_share", self.safe_share, 0.0, 1.0)
+        _positive("generation.label_k", self.label_k, 1000)
         _positive("generation.batch_size", self.batch_size, BATCH_MAX)
         _positive("generation.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
         _positive("generation.prefill_tokens", self.prefill_tokens, BATCH_TOKENS_MAX)

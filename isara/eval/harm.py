@@ -19,6 +19,7 @@ from isara.eval.inputs import harm_sets
 from isara.eval.rates import rates
 from isara.stats import balanced_accuracy, balanced_accuracy_interval, interval, wilson
 from isara.judges.refusal import is_refusal
+from isara.labels import SAFE
 
 SAFE_SET = "safe"  # the rows' set name of the safe prompts
 
@@ -73,7 +74,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
         metrics[name], answered_sets[name] = _judged_set(ctx, name, limited, judges)
         rows += [{"set": name, **r} for r in answered_sets[name]]
     if p.data.safe_file:
-        metrics["over_refusal"], safe = over_refusal(ctx, prompt_set(p.data.safe_file))
+        metrics["over_refusal"], safe = over_refusal(ctx, prompt_set(p.data.safe_file, SAFE))
         rows += [{"set": SAFE_SET, **r} for r in safe]
         metrics["selective_refusal"] = {name: selective_refusal(answered, safe, p.seed)
                                         for name, answered in answered_sets.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from isara.config import Params
 from isara import datasets
 from isara.errors import IsaraError
+from isara.labels import HARMFUL, SAFE
 
 PROMPT_FIELDS = ("prompt", "question", "instruction")  # harm sets and XSTest; TruthfulQA; AlpacaEval
 
@@ -16,11 +17,11 @@ def harm_sets(p: Params) -> dict[str, list[dict]]:
     sets = {}
     for name in p.evaluate.harm_sets:
         if name == "demo":
-            sets[name] = datasets.prompt_set(p.data.eval_file)
+            sets[name] = datasets.prompt_set(p.data.eval_file, HARMFUL)
         elif name == "beavertails":
             sets[name] = datasets.beavertails_prompts(p.benchmarks.source)
         else:
-            sets[name] = datasets.prompt_set(p.evaluate.prompt_sets[name])
+            sets[name] = datasets.prompt_set(p.evaluate.prompt_sets[name], HARMFUL)
     return sets
 
 
@@ -28,13 +29,13 @@ def suite_items(p: Params, suite: str) -> dict[str, list[dict]]:
     """Every item list `suite` reads, by name (before evaluate.eval_limit)."""
     source = p.benchmarks.source
     if suite == "harm":
-        return {**harm_sets(p), **({"safe": datasets.prompt_set(p.data.safe_file)} if p.data.safe_file else {})}
+        return {**harm_sets(p), **({"safe": datasets.prompt_set(p.data.safe_file, SAFE)} if p.data.safe_file else {})}
     if suite == "xstest":
         return {"xstest": datasets.xstest(source)}
     if suite == "truthfulqa":
         return {"truthfulqa": datasets.truthfulqa(source)}
     if suite == "reward":
-        return {"reward": datasets.prompt_set(p.data.safe_file)}
+        return {"reward": datasets.prompt_set(p.data.safe_file, SAFE)}
     return {"alpaca_eval": datasets.alpaca_eval(source, p.benchmarks.alpaca_reference)}
 
 
@@ -48,6 +49,8 @@ def prompt_of(suite: str, row: dict) -> str:
 
 def evaluation_prompts(p: Params) -> list[tuple[str, str]]:
     """(set name, prompt) of every item of every set the suites of evaluate.suites read, before
-    evaluate.eval_limit: what generated questions and judge data must stay apart from."""
+    evaluate.eval_limit, and of the dev split (data.dev_file) that defaults are chosen on: what
+    generated questions and judge data must stay apart from."""
+    dev = [("dev", row["prompt"]) for row in datasets.labelled_prompts(p.data.dev_file)] if p.data.dev_file else []
     return [(name, prompt_of(suite, row)) for suite in p.evaluate.suites
-            for name, rows in suite_items(p, suite).items() for row in rows]
+            for name, rows in suite_items(p, suite).items() for row in rows] + dev

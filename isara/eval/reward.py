@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from isara import datasets
 from isara.eval.context import Context
+from isara.labels import SAFE
 from isara.stats import bootstrap_mean, interval, standard_error
 
 
@@ -17,7 +18,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     from isara.judges.pairwise.reward import RewardModelJudge
 
     p = ctx.p
-    items = datasets.stratified_limit(datasets.prompt_set(p.data.safe_file), p.evaluate.eval_limit.reward, seed=p.seed)
+    items = datasets.stratified_limit(datasets.prompt_set(p.data.safe_file, SAFE), p.evaluate.eval_limit.reward, seed=p.seed)
     answers = ctx.answers([r["prompt"] for r in items], p.evaluate.long_max_new_tokens, desc="reward")
     judge = RewardModelJudge(p.judges.reward_model, device=ctx.device, dtype=p.model.dtype)
     rewards = [judge.reward(r["prompt"], a) for r, a in zip(items, answers)]

@@ -12,6 +12,9 @@ Checks run in this order; the first that fails is the row's `reason`:
   off_domain                        its nearest D0 question is less similar than
                                     filter.min_domain_similarity (opt-in: 0 = off)
   judge_veto                        a judge of filter.judges finds the pair harmful (opt-in)
+  needless_refusal, harmful_answer  a labelled candidate (generation.by_label) teaches the wrong
+                                    behaviour for its kind of question: its safe question refused or
+                                    its harmful one answered, by the refusal judge (filter.label_consistent)
   duplicate                         the normalised question already exists (pool or accepted earlier)
   rouge                             ROUGE-L F (rouge-score, stemmed) of the question against any pool
                                     question or earlier accepted question >= rouge_threshold
@@ -28,6 +31,8 @@ from typing import Sequence
 from rouge_score import rouge_scorer
 
 from isara.config.data import Filter
+from isara.judges.refusal import is_refusal
+from isara.labels import curation_reason
 from isara.text import normalise, words
 
 
@@ -124,7 +129,8 @@ def filter_candidates(
     for row in candidates:
         question, answer = row.get("question") or "", row.get("answer") or ""
         finished = row.get("answer_finished") is not False or not cfg.drop_unfinished
-        reason = _shape_reason(question, answer, finished, cfg) or _audit_reason(row.get("audit"), cfg)
+        reason = (_shape_reason(question, answer, finished, cfg) or _audit_reason(row.get("audit"), cfg)
+                  or (curation_reason(row.get("label"), is_refusal(answer)) if cfg.label_consistent else None))
         if reason is not None:
             verdicts.append(Verdict(False, reason))
             continue
@@ -149,5 +155,6 @@ def apply_filter(candidates: Sequence[dict], pool: Sequence[dict], cfg: Filter,
     accepted = [row for row in judged if row["verdict"]["accepted"]]
     rejected = [row for row in judged if not row["verdict"]["accepted"]]
     grown = list(pool) + [{"id": row["id"], "question": row["question"], "answer": row["answer"],
-                           "source": "generated"} for row in accepted]
+                           "source": "generated", **({"label": row["label"]} if row.get("label") else {})}
+                          for row in accepted]
     return accepted, rejected, grown

@@ -38,4 +38,6 @@ def filter_metrics(judged: Sequence[dict], question_vectors: np.ndarray, seed_ve
         "contaminated": sum(is_contaminated(row.get("audit"), cfg) for row in judged),
         "judge_flagged": sum(is_flagged(row.get("audit"), cfg.judges) for row in judged) if cfg.judges else None,
         "diversity": diversity,
+        **({"accepted_by_label": dict(sorted(Counter(judged[i]["label"] for i in kept).items()))}
+           if any(row.get("label") for row in judged) else {}),
     })

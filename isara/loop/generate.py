@@ -5,8 +5,12 @@
 2. Each new question is embedded and its k nearest pool examples form its answer prompt; beam
    search (generation.answer.num_beams) writes the answer. An answer the token cap cuts keeps
    its complete sentences (generation.answer.trim_to_sentence), so the cap wastes little work.
-Every candidate keeps its provenance: iteration, the ids of both contexts, the raw texts and why
-its answer stopped (end: the model ended it; sentence: cut by the cap, trimmed; length: cut).
+With a labelled pool (generation.by_label), each question gets a `label` from the prompt judge
+(its nearest labelled D0 questions' majority, `isara.labels`) and its answer prompt holds the
+nearest examples of that label only: a safe question is answered from helpful examples, a harmful
+one from declining ones. Every candidate keeps its provenance: iteration, the ids of both contexts,
+the raw texts, its context's and its own label, and why its answer stopped (end: the model ended
+it; sentence: cut by the cap, trimmed; length: cut).
 """
 
 from __future__ import annotations
@@ -56,14 +60,16 @@ def generate_candidates(
     engine: Engine,
     pool: Sequence[dict],
     contexts: Sequence[dict],
-    nearest: Callable[[np.ndarray], list[int]],
+    nearest: Callable[[np.ndarray, str | None], list[int]],
     embed_questions: Callable[[list[str]], np.ndarray],
     p: Params,
     iteration: int,
     log_dir: Path | None = None,
+    judge: Callable[[np.ndarray], list[tuple[str, float]]] | None = None,
 ) -> list[dict]:
-    """Candidate rows for the filter; `nearest` maps an embedding to k pool positions; with
-    `log_dir`, finished batches are kept there and a re-run continues from them."""
+    """Candidate rows for the filter; `nearest` maps an embedding (and a label, or None) to k pool
+    positions; `judge` (a labelled pool) gives each question's (label, vote share); with `log_dir`,
+    finished batches are kept there and a re-run continues from them."""
     fmt = engine.fmt
     pool_by_id = {row["id"]: row for row in pool}
     prompts = [question_prompt(fmt, _examples(pool_by_id, c["context_ids"])) for c in contexts]
@@ -81,14 +87,17 @@ def generate_candidates(
             "answer": "",
             "answer_finished": None,
             "answer_stop": None,
+            **({"context_label": c["label"], "label": None, "label_share": None} if judge else {}),
         }
         for c, done in zip(contexts, questions)
     ]
     todo = [row for row in candidates if row["question"]]
     if todo:
         vectors = embed_questions([row["question"] for row in todo])
+        for row, (label, share) in zip(todo, judge(vectors) if judge else []):
+            row["label"], row["label_share"] = label, share
         for row, vector in zip(todo, vectors):
-            row["answer_context_ids"] = [pool[i]["id"] for i in nearest(vector)]
+            row["answer_context_ids"] = [pool[i]["id"] for i in nearest(vector, row.get("label"))]
         prompts = [
             answer_prompt(fmt, _examples(pool_by_id, row["answer_context_ids"]), row["question"])
             for row in todo

@@ -37,6 +37,7 @@ from annoy import AnnoyIndex
 from isara.atomic import write_json
 from isara.config.generation import Retrieval
 from isara.errors import IsaraError
+from isara.labels import HARMFUL, LABELS, SAFE, anchor_labels, vote
 
 METRIC = "angular"  # annoy's cosine distance
 EXACT, ANNOY = "exact", "annoy"
@@ -122,9 +123,16 @@ class Retriever:
         self.search = search
         self.index = index
 
-    def nearest(self, query: np.ndarray, count: int, skip: int | None = None) -> list[int]:
-        """The `count` pool positions most similar to `query` (other than `skip`), nearest first."""
+    def nearest(self, query: np.ndarray, count: int, skip: int | None = None,
+                among: np.ndarray | None = None) -> list[int]:
+        """The `count` pool positions most similar to `query` (other than `skip`; only positions of
+        the boolean mask `among` when given), nearest first."""
         query = np.asarray(query, dtype=np.float32)
+        if among is not None:  # one label's items: searched exactly (a label is a share of the pool)
+            scores = np.where(among, self.vectors @ query, -np.inf)
+            if skip is not None:
+                scores[skip] = -np.inf
+            return top(scores, min(count, int(np.isfinite(scores).sum())))
         count = min(count, len(self.vectors) - (skip is not None))
         if count <= 0:
             return []
@@ -139,20 +147,20 @@ class Retriever:
             return Retriever(self.vectors, exact_search(len(self.vectors), self.search.k)).nearest(query, count, skip)
         return top(self.vectors[found] @ query, count, found)
 
-    def neighbours_of_item(self, position: int, k: int) -> list[int]:
-        """Pool item `position` and its k-1 nearest other pool items, farthest first.
+    def neighbours_of_item(self, position: int, k: int, among: np.ndarray | None = None) -> list[int]:
+        """Pool item `position` and its k-1 nearest other pool items (of mask `among`), farthest first.
 
         Farthest first puts the closest example (the item itself) right before the open slot.
         """
-        return list(reversed([position] + self.nearest(self.vectors[position], k - 1, skip=position)))
+        return list(reversed([position] + self.nearest(self.vectors[position], k - 1, skip=position, among=among)))
 
-    def neighbours_of_vector(self, vector: np.ndarray, k: int) -> list[int]:
-        """The k nearest pool positions to a new question's embedding, farthest first."""
+    def neighbours_of_vector(self, vector: np.ndarray, k: int, among: np.ndarray | None = None) -> list[int]:
+        """The k nearest pool positions (of mask `among`) to a new question's embedding, farthest first."""
         vector = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(vector))
         if not math.isfinite(norm) or norm == 0:
             raise IsaraError("a question embedding is zero, NaN or infinite")
-        return list(reversed(self.nearest(vector / norm, k)))
+        return list(reversed(self.nearest(vector / norm, k, among=among)))
 
 
 def build_index(vectors: np.ndarray, n_trees: int, seed: int) -> AnnoyIndex:
@@ -300,20 +308,62 @@ def anchors(pool_size: int, count: int, rng: random.Random) -> list[int]:
     return chosen
 
 
+def pool_labels(pool: Sequence[dict]) -> list[str] | None:
+    """Each pool item's label when every item carries one (a labelled D0 and what grew from it), else None."""
+    labels = [row.get("label") for row in pool]
+    return labels if labels and all(label in LABELS for label in labels) else None
+
+
+def label_masks(pool: Sequence[dict]) -> dict[str, np.ndarray] | None:
+    """label -> boolean mask of the pool items that carry it, for a labelled pool; else None."""
+    labels = pool_labels(pool)
+    return None if labels is None else {label: np.array([item == label for item in labels]) for label in LABELS}
+
+
+def prompt_judge(pool: Sequence[dict], vectors: np.ndarray, k: int):
+    """The prompt judge of a labelled pool: new question embeddings -> (label, vote share), voted by
+    the k nearest D0 (seed) questions; generated pairs never vote."""
+    seed = [i for i, row in enumerate(pool) if row.get("source") == "seed"]
+    labels = [pool[i]["label"] for i in seed]
+    return lambda questions: vote(unit_rows(questions, "question embeddings"), vectors[seed], labels, k)
+
+
 def question_contexts(retriever: Retriever, pool: Sequence[dict], count: int, k: int, round_: int,
-                      seed: int) -> list[dict]:
+                      seed: int, safe_share: float | None = None) -> list[dict]:
     """`count` contexts {"id", "iteration", "anchor_id", "context_ids"} for round `round_`.
 
     The anchors are drawn with `seed` and the round, so a run with a larger budget in the same
-    round (the one-shot baseline) starts with exactly that round's contexts.
+    round (the one-shot run) starts with exactly that round's contexts. With `safe_share` (a
+    labelled pool), that share of the anchors is drawn from safe items and the rest from harmful
+    ones (all from the one label a pool of one label has), each label with its own stream, and a
+    context holds the anchor's nearest items of its own label; each context then carries its `label`.
     """
-    rng = random.Random(f"{seed}-retrieve-{round_}")
-    return [
-        {
-            "id": f"it{round_}-{n:04d}",
-            "iteration": round_,
-            "anchor_id": pool[anchor]["id"],
-            "context_ids": [pool[i]["id"] for i in retriever.neighbours_of_item(anchor, k)],
-        }
-        for n, anchor in enumerate(anchors(len(pool), count, rng))
-    ]
+    labels = pool_labels(pool) if safe_share is not None else None
+    if labels is None:
+        rng = random.Random(f"{seed}-retrieve-{round_}")
+        return [
+            {
+                "id": f"it{round_}-{n:04d}",
+                "iteration": round_,
+                "anchor_id": pool[anchor]["id"],
+                "context_ids": [pool[i]["id"] for i in retriever.neighbours_of_item(anchor, k)],
+            }
+            for n, anchor in enumerate(anchors(len(pool), count, rng))
+        ]
+    masks = label_masks(pool)
+    if not masks[SAFE].any() or not masks[HARMFUL].any():  # one label only (data.safe_share 0): all anchors its
+        safe_share = float(masks[SAFE].any())
+    wanted = anchor_labels(count, safe_share)
+    streams = {}
+    for label in LABELS:
+        positions = np.flatnonzero(masks[label])
+        needed = wanted.count(label)
+        drawn = anchors(len(positions), needed, random.Random(f"{seed}-retrieve-{round_}-{label}")) if needed else []
+        streams[label] = iter(positions[drawn].tolist())
+    contexts = []
+    for n, label in enumerate(wanted):
+        anchor = next(streams[label])
+        contexts.append({"id": f"it{round_}-{n:04d}", "iteration": round_, "anchor_id": pool[anchor]["id"],
+                         "label": label,
+                         "context_ids": [pool[i]["id"] for i in retriever.neighbours_of_item(anchor, k, masks[label])]})
+    return contexts

@@ -32,6 +32,7 @@ from isara.config import Params
 from isara.errors import IsaraError
 from isara import datasets
 from isara.records import numbered_jsonl
+from isara.labels import LABELS, SAFE, share_counts
 from isara.text import normalise, words
 
 GENERATED_ID = re.compile(r"^it\d+-\d+$")  # the ids retrieve gives new samples
@@ -82,8 +83,12 @@ def _file_candidates(path: str) -> list[dict]:
         if category is not None and (not isinstance(category, str) or not 0 < len(category.strip()) <= MAX_CATEGORY):
             raise IsaraError(f"{path}:{line}: field 'category' must be a non-empty string of at most "
                              f"{MAX_CATEGORY} characters")
+        label = row.get("label")
+        if label is not None and label not in LABELS:
+            raise IsaraError(f"{path}:{line}: field 'label' must be one of {', '.join(LABELS)}, got {label!r}")
         rows.append({"id": seed_id, "question": row["question"], "answer": row["answer"], "where": f"{path}:{line}",
-                     **({"category": category.strip()} if category is not None else {})})
+                     **({"category": category.strip()} if category is not None else {}),
+                     **({"label": label} if label is not None else {})})
     return rows
 
 
@@ -101,13 +106,29 @@ def check_length(row: dict, max_tokens: int) -> None:
                          f"finetune.max_length ({max_tokens} tokens) can hold")
 
 
-def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_tokens: int) -> list[dict]:
+def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_tokens: int,
+              safe_share: float = 0.0) -> list[dict]:
     """`seed_size` rows drawn reproducibly, in source order; none longer than `max_tokens` tokens
-    (finetune.max_length) can hold, by the bounds of `check_length`."""
-    if seed_size > len(rows):
-        raise IsaraError(f"params.yaml: seed_size={seed_size} is larger than {where} ({len(rows)} pairs)")
-    picked = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), seed_size))]
+    (finetune.max_length) can hold, by the bounds of `check_length`.
+
+    With `safe_share` 0 the draw is from the rows not labelled safe, exactly as from an unlabelled
+    source; above 0, round(seed_size x safe_share) rows come from those labelled safe, each label
+    drawn with its own stream of `seed`."""
+    harmful = [i for i, row in enumerate(rows) if row.get("label") != SAFE]
+    safe = [i for i, row in enumerate(rows) if row.get("label") == SAFE]
+    n_harmful, n_safe = share_counts(seed_size, safe_share)
+    if n_safe > len(safe):
+        raise IsaraError(f"params.yaml: data.safe_share={safe_share} asks for {n_safe} seed pairs labelled safe, "
+                         f"but {where} has {len(safe)}")
+    if n_harmful > len(harmful):
+        raise IsaraError(f"params.yaml: seed_size={seed_size} is larger than {where} ({len(rows)} pairs)" if not safe
+                         else f"params.yaml: seed_size={seed_size} asks for {n_harmful} pairs not labelled safe, "
+                         f"but {where} has {len(harmful)} ({len(rows)} pairs in all)")
+    chosen = [harmful[i] for i in random.Random(seed).sample(range(len(harmful)), n_harmful)]
+    if n_safe:
+        chosen += [safe[i] for i in random.Random(f"{seed}-safe").sample(range(len(safe)), n_safe)]
+    picked = [rows[i] for i in sorted(chosen)]
     for row in picked:
         check_length(row, max_tokens)
     return [{"id": row["id"], "question": row["question"], "answer": row["answer"], "source": "seed",
-             **({"category": row["category"]} if "category" in row else {})} for row in picked]
+             **{key: row[key] for key in ("category", "label") if key in row}} for row in picked]
