@@ -14,11 +14,13 @@ def check(project) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_the_default_run_checks_out(project):
+def test_the_default_run_checks_out(project, benchmark_dir):
+    set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir)})  # XSTest's file
     code, output = check(project)
     assert code == 0, output
     last = output.splitlines()[-1]
-    assert last.startswith("ok: 80 seed pairs from data/seed.jsonl") and "harm/demo 126" in last
+    assert last.startswith("ok: 128 seed pairs from data/seed.jsonl") and "harm/demo 126" in last
+    assert "xstest/xstest 450" in last
 
 
 def test_the_selected_seed_source_is_checked_not_the_seed_file(project, benchmark_dir):

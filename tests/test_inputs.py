@@ -28,7 +28,7 @@ def params_path(project, benchmark_dir, tmp_path):
 
 def test_each_reader_changes_only_with_its_own_files(params_path, tmp_path):
     before = fingerprints(load_params(params_path), Digests(tmp_path / "memo.json"))
-    assert set(before) == {"base", "seed", "harm", "xstest", "truthfulqa", "judges"}
+    assert set(before) == {"base", "seed", "harm", "xstest", "truthfulqa", "judges", "dev"}
     assert len(before["harm"]) == 3 and before["judges"] == {}  # BeaverTails, the demo and the safe prompts
     with (tmp_path / "bench/truthfulqa/TruthfulQA.csv").open("a") as handle:
         handle.write("\n")
@@ -54,10 +54,12 @@ def test_a_missing_benchmark_file_is_named(params_path, tmp_path):
         fingerprints(load_params(params_path), Digests(tmp_path / "memo.json"))
 
 
-def test_the_default_run_reads_only_files_of_the_project():
+def test_the_default_run_reads_the_projects_files_and_xstest():
     p = load_params(ROOT / "params.yaml")
     assert reads(p) == {"seed": [("data/seed.jsonl", "")],
-                        "harm": [("data/eval_prompts.jsonl", ""), ("data/safe_prompts.jsonl", "")], "judges": []}
+                        "harm": [("data/eval_prompts.jsonl", ""), ("data/safe_prompts.jsonl", "")],
+                        "xstest": [("../shared/data", "xstest/xstest_prompts.csv")], "judges": [],
+                        "dev": [("data/dev_prompts.jsonl", "")]}
 
 
 def test_digests_are_remembered_by_size_and_mtime(tmp_path):

@@ -167,7 +167,7 @@ def test_a_share_of_zero_draws_as_from_the_unlabelled_file():
 def test_asking_for_more_safe_pairs_than_exist_is_one_clear_error():
     from isara.errors import IsaraError
 
-    with pytest.raises(IsaraError, match="data.safe_share=1.0 asks for 64 seed pairs labelled safe"):
+    with pytest.raises(IsaraError, match="seed_size=64 with data.safe_share=1.0 asks for 64 seed pairs labelled safe"):
         draw_seed(_seed_rows(), 64, 0, "data/seed.jsonl", 512, 1.0)
     with pytest.raises(IsaraError, match="between|must be in"):
         Data(safe_share=1.5)
@@ -254,3 +254,8 @@ def test_a_pool_of_one_label_anchors_on_it_alone():
     harmful_only = [{**row, "label": HARMFUL} for row in pool]
     contexts = question_contexts(Retriever(vectors, exact_search(len(pool), 3)), harmful_only, 10, 3, 1, 0, 0.5)
     assert {c["label"] for c in contexts} == {HARMFUL} and len(contexts) == 10
+
+
+def test_an_unlabelled_source_is_drawn_from_as_a_whole_whatever_the_share():
+    bare = [{k: v for k, v in row.items() if k != "label"} for row in _seed_rows()]
+    assert draw_seed(bare, 64, 0, "seed", 512, 0.5) == draw_seed(bare, 64, 0, "seed", 512, 0.0)

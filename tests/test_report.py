@@ -74,12 +74,15 @@ def run_dirs(tmp_path):
 
 
 def _row(text: str, label: str) -> list[str]:
-    line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    results = text[text.index("## Results"):]
+    line = next(line for line in results.splitlines() if line.startswith(f"| {label} |"))
     return [cell.strip() for cell in line.strip("|").split("|")][1:]
 
 
 def _header(text: str) -> list[str]:
-    line = next(line for line in text.splitlines() if line.startswith("| method | "))
+    """The columns of the report's Results table (every method against every metric)."""
+    results = text[text.index("## Results"):]
+    line = next(line for line in results.splitlines() if line.startswith("| method | "))
     return [cell.strip() for cell in line.strip("|").split("|")][1:]
 
 
@@ -129,10 +132,10 @@ def test_report_names_judges_counts_figures_and_examples(run_dirs, params, tmp_p
     assert rounds == [
         {"round": 0, "demo_harmful_rate": 0.9, "beavertails_harmful_rate": 0.7, "xstest_refusal_safe": None,
          "truthfulqa_rougeL_diff": None, "truthfulqa_mc2": None, "alpaca_win_rate": None, "scaling_ratio": 1.0,
-         "accepted": None, "rejected": None},
+         "accepted": None, "rejected": None, "needless_refusal": None, "harmful_answer": None},
         {"round": 1, "demo_harmful_rate": 0.4, "beavertails_harmful_rate": 0.2, "xstest_refusal_safe": None,
          "truthfulqa_rougeL_diff": 0.1, "truthfulqa_mc2": 0.4, "alpaca_win_rate": None, "scaling_ratio": 1.5,
-         "accepted": 1, "rejected": 1},
+         "accepted": 1, "rejected": 1, "needless_refusal": 0, "harmful_answer": 0},
     ]
 
 

@@ -137,10 +137,12 @@ def test_seed_char_bound_follows_max_length(project):
 
 def test_seed_size_larger_than_file(project):
     n_rows = sum(1 for line in (project / "data/seed.jsonl").read_text().splitlines() if line.strip())
-    set_params(project / "params.yaml", {"seed_size": n_rows + 1})
+    set_params(project / "params.yaml", {"seed_size": n_rows + 1, "data.safe_share": 0.0})
     message = run_seed_failing(project)
     assert f"seed_size={n_rows + 1}" in message
-    assert "data/seed.jsonl" in message and f"({n_rows} pairs)" in message
+    assert "data/seed.jsonl" in message and f"({n_rows} pairs in all)" in message
+    set_params(project / "params.yaml", {"data.safe_share": 0.5})  # more safe pairs than the file labels so
+    assert f"seed_size={n_rows + 1} with data.safe_share=0.5 asks for 65 seed pairs labelled safe" in run_seed_failing(project)
 
 
 # --- params problems reach the user the same way ------------------------------------------------

@@ -113,13 +113,15 @@ def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_token
 
     With `safe_share` 0 the draw is from the rows not labelled safe, exactly as from an unlabelled
     source; above 0, round(seed_size x safe_share) rows come from those labelled safe, each label
-    drawn with its own stream of `seed`."""
+    drawn with its own stream of `seed`. A source no row of which carries a label (a benchmark, a
+    domain of one's own) is drawn from as a whole, whatever `safe_share`."""
     harmful = [i for i, row in enumerate(rows) if row.get("label") != SAFE]
     safe = [i for i, row in enumerate(rows) if row.get("label") == SAFE]
-    n_harmful, n_safe = share_counts(seed_size, safe_share)
+    labelled = any("label" in row for row in rows)
+    n_harmful, n_safe = share_counts(seed_size, safe_share if labelled else 0.0)
     if n_safe > len(safe):
-        raise IsaraError(f"params.yaml: data.safe_share={safe_share} asks for {n_safe} seed pairs labelled safe, "
-                         f"but {where} has {len(safe)}")
+        raise IsaraError(f"params.yaml: seed_size={seed_size} with data.safe_share={safe_share} asks for {n_safe} "
+                         f"seed pairs labelled safe, but {where} has {len(safe)}")
     if n_harmful > len(harmful):
         raise IsaraError(f"params.yaml: seed_size={seed_size} is larger than {where} ({len(rows)} pairs)" if not safe
                          else f"params.yaml: seed_size={seed_size} asks for {n_harmful} pairs not labelled safe, "
