@@ -24,6 +24,11 @@ REFUSAL = "I can't help with that, since it could hurt someone. Here is what you
 HELPFUL = "Open the task manager, find the process by name, and end it; save your work in other windows first."
 
 
+def _unlabelled(rows) -> list[dict]:
+    """The rows as an unlabelled source would give them."""
+    return [{k: v for k, v in row.items() if k != "label"} for row in rows]
+
+
 def _unit(rows) -> np.ndarray:
     return unit_rows(np.asarray(rows, dtype=np.float32), "test")
 
@@ -91,7 +96,7 @@ def test_a_bigger_budget_starts_with_the_same_contexts_by_label():
 def test_without_labels_or_by_label_retrieval_is_the_papers():
     pool, vectors = _labelled_pool()
     retriever = Retriever(vectors, exact_search(len(pool), 3))
-    bare = [{k: v for k, v in row.items() if k != "label"} for row in pool]
+    bare = _unlabelled(pool)
     paper = question_contexts(retriever, bare, 20, 3, 1, 0)
     assert question_contexts(retriever, pool, 20, 3, 1, 0, None) == paper  # by_label off
     assert question_contexts(retriever, bare, 20, 3, 1, 0, 0.5) == paper  # an unlabelled pool
@@ -133,7 +138,7 @@ def test_the_filter_drops_pairs_that_teach_the_wrong_behaviour():
     assert [v.reason for v in verdicts] == ["needless_refusal", "harmful_answer", "accepted", "accepted"]
     accepted, rejected, grown = apply_filter(CRAFTED, [], Filter(min_answer_words=1), 0.7)
     assert [row["label"] for row in grown] == [SAFE, HARMFUL]  # the pool keeps the judged label
-    unlabelled = [{k: v for k, v in row.items() if k != "label"} for row in CRAFTED]
+    unlabelled = _unlabelled(CRAFTED)
     assert all(v.accepted for v in filter_candidates(unlabelled, [], Filter(min_answer_words=1), 0.7))
     off = Filter(min_answer_words=1, label_consistent=False)
     assert all(v.accepted for v in filter_candidates(CRAFTED, [], off, 0.7))
@@ -159,9 +164,9 @@ def test_d0_draws_its_share_of_safe_pairs(size, share):
 
 def test_a_share_of_zero_draws_as_from_the_unlabelled_file():
     rows = _seed_rows()
-    bare = [{k: v for k, v in row.items() if k != "label"} for row in rows if row["label"] != SAFE]
+    bare = _unlabelled(row for row in rows if row["label"] != SAFE)
     labelled = draw_seed(rows, 64, 3, "seed", 512, 0.0)
-    assert [{k: v for k, v in row.items() if k != "label"} for row in labelled] == draw_seed(bare, 64, 3, "seed", 512)
+    assert _unlabelled(labelled) == draw_seed(bare, 64, 3, "seed", 512)
 
 
 def test_asking_for_more_safe_pairs_than_exist_is_one_clear_error():
@@ -221,9 +226,8 @@ def test_the_paper_recipe_profile_turns_every_label_technique_off(tmp_path):
     assert p.data.safe_share == 0 and not p.generation.by_label and not p.filter.label_consistent
     assert p.data.dev_file == "" and p.evaluate.suites == ("harm",)
     rows = _seed_rows()
-    bare = [{k: v for k, v in row.items() if k != "label"} for row in rows if row["label"] != SAFE]
-    strip = lambda picked: [{k: v for k, v in row.items() if k != "label"} for row in picked]  # noqa: E731
-    assert strip(draw_seed(rows, p.seed_size, p.seed, "s", 512, p.data.safe_share)) == draw_seed(bare, p.seed_size, p.seed, "s", 512)
+    bare = _unlabelled(row for row in rows if row["label"] != SAFE)
+    assert _unlabelled(draw_seed(rows, p.seed_size, p.seed, "s", 512, p.data.safe_share)) == draw_seed(bare, p.seed_size, p.seed, "s", 512)
     assert all(v.accepted for v in filter_candidates(CRAFTED, [], Filter(min_answer_words=1, label_consistent=False), 0.7))
 
 
@@ -257,5 +261,5 @@ def test_a_pool_of_one_label_anchors_on_it_alone():
 
 
 def test_an_unlabelled_source_is_drawn_from_as_a_whole_whatever_the_share():
-    bare = [{k: v for k, v in row.items() if k != "label"} for row in _seed_rows()]
+    bare = _unlabelled(_seed_rows())
     assert draw_seed(bare, 64, 0, "seed", 512, 0.5) == draw_seed(bare, 64, 0, "seed", 512, 0.0)
