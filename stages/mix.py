@@ -1,4 +1,5 @@
-"""A run's training set: D0 plus every accepted generated sample, D0 weighted by gamma.
+"""A run's training set: D0 plus every accepted generated sample, D0 weighted by gamma (per label with
+mix.by_label).
 
     python stages/mix.py --seed work/iter0/pool.jsonl --pool work/iter1/pool.jsonl \
         --out work/iter1/train.jsonl --metrics metrics/methods/iter1/data.json
@@ -26,10 +27,11 @@ def main(seed_pool, pool, out, metrics):
     p = load_params()
     seed_rows, pool_rows = read_pool(seed_pool), read_pool(pool)
     generated = generated_rows(seed_rows, pool_rows)
-    rows = mix(seed_rows, generated, p.gamma)
+    rows = mix(seed_rows, generated, p.gamma, by_label=p.mix.by_label)
     write_jsonl(out, rows)
     write_json(metrics, data_metrics(len(seed_rows), len(pool_rows)))
-    click.echo(f"mix: {len(seed_rows)} seed + {len(generated)} generated, gamma={p.gamma} -> {len(rows)} rows")
+    click.echo(f"mix: {len(seed_rows)} seed + {len(generated)} generated, gamma={p.gamma}"
+               f"{' by label' if p.mix.by_label else ''} -> {len(rows)} rows")
 
 
 if __name__ == "__main__":

@@ -78,3 +78,68 @@ def test_generated_rows_are_the_pool_rows_not_in_d0():
     seed = [{"id": "seed-0000"}, {"id": "seed-0001"}]
     pool = seed + [{"id": "it1-0003"}, {"id": "it2-0000"}]
     assert generated_rows(seed, pool) == [{"id": "it1-0003"}, {"id": "it2-0000"}]
+
+
+def labelled(prefix: str, label: str, n: int) -> list[dict]:
+    return [{**row, "label": label} for row in rows(f"{prefix}{label[0]}", n)]
+
+
+def label_share(mixed: list[dict], label: str, source: str | None = None) -> float:
+    total = sum(row["weight"] for row in mixed)
+    return sum(row["weight"] for row in mixed
+               if row["id"][1] == label[0] and source in (None, row["source"])) / total
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.3, 0.7])
+def test_by_label_each_label_keeps_its_seed_share_and_gamma_within_it(gamma):
+    # the filter's usual outcome: D0 half and half, few harmful pairs kept, many safe ones
+    seed = labelled("s", "harmful", 32) + labelled("s", "safe", 32)
+    generated = labelled("g", "harmful", 2) + labelled("g", "safe", 14)
+    plain = mix(seed, generated, gamma)
+    assert label_share(plain, "harmful") < 0.5  # without labels the safe pairs outweigh
+    mixed = mix(seed, generated, gamma, by_label=True)
+    assert len(mixed) == 80
+    assert sum(row["weight"] for row in mixed) / len(mixed) == pytest.approx(1.0)
+    for label in ("harmful", "safe"):
+        assert label_share(mixed, label) == pytest.approx(0.5)
+        assert label_share(mixed, label, "seed") == pytest.approx(0.5 * gamma)
+    assert share_of_seed(mixed) == pytest.approx(gamma)
+
+
+def test_by_label_follows_unequal_seed_shares():
+    seed = labelled("s", "harmful", 48) + labelled("s", "safe", 16)
+    mixed = mix(seed, labelled("g", "harmful", 5) + labelled("g", "safe", 20), 0.3, by_label=True)
+    assert label_share(mixed, "harmful") == pytest.approx(0.75)
+    assert label_share(mixed, "safe") == pytest.approx(0.25)
+
+
+def test_by_label_a_label_with_no_generated_rows_is_carried_by_its_seed_rows():
+    seed = labelled("s", "harmful", 10) + labelled("s", "safe", 10)
+    mixed = mix(seed, labelled("g", "safe", 5), 0.3, by_label=True)
+    assert label_share(mixed, "harmful") == pytest.approx(0.5)
+    assert label_share(mixed, "harmful", "seed") == pytest.approx(0.5)
+    assert label_share(mixed, "safe", "seed") == pytest.approx(0.15)
+
+
+def test_by_label_at_gamma_zero_a_label_without_generated_rows_leaves_its_weight_to_the_others():
+    seed = labelled("s", "harmful", 10) + labelled("s", "safe", 10)
+    mixed = mix(seed, labelled("g", "safe", 4), 0.0, by_label=True)
+    assert [row["source"] for row in mixed] == ["generated"] * 4
+    assert [row["weight"] for row in mixed] == [1.0] * 4
+
+
+def test_by_label_leaves_out_a_generated_label_that_d0_does_not_have():
+    seed = labelled("s", "harmful", 10)
+    generated = labelled("g", "harmful", 2) + labelled("g", "safe", 3)
+    mixed = mix(seed, generated, 0.3, by_label=True)
+    assert {row["id"] for row in mixed} == {row["id"] for row in seed + generated[:2]}
+    assert sum(row["weight"] for row in mixed) == pytest.approx(15.0)  # the weight of all 15 rows
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.3, 1.0])
+def test_by_label_without_labels_everywhere_is_the_plain_mix(gamma):
+    seed = labelled("s", "harmful", 6) + labelled("s", "safe", 6)
+    generated = rows("g", 5)  # generation without labels
+    assert mix(seed, generated, gamma, by_label=True) == mix(seed, generated, gamma)
+    one_label = labelled("s", "harmful", 8)  # the paper's D0: a single label
+    assert mix(one_label, labelled("g", "harmful", 3), gamma, by_label=True) == mix(one_label, labelled("g", "harmful", 3), gamma)

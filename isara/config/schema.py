@@ -19,7 +19,7 @@ from isara.config.data import Benchmarks, Data, Filter
 from isara.config.evaluation import Evaluate, Judges
 from isara.config.generation import Embedder, Generation, Model, Retrieval
 from isara.config.names import BASE, ONESHOT, PROMPTINGS, SEED_MAX, SEED_ONLY
-from isara.config.training import Finetune
+from isara.config.training import Finetune, Mix
 from isara.errors import IsaraError
 
 
@@ -65,6 +65,7 @@ class Params:
     retrieval: Retrieval = field(default_factory=Retrieval)
     generation: Generation = field(default_factory=Generation)
     filter: Filter = field(default_factory=Filter)
+    mix: Mix = field(default_factory=Mix)
     finetune: Finetune = field(default_factory=Finetune)
     evaluate: Evaluate = field(default_factory=Evaluate)
 

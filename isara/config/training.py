@@ -1,4 +1,5 @@
-"""params.yaml `finetune:`: how each round's model is fine-tuned (full or LoRA, one or many processes)."""
+"""params.yaml `mix:` and `finetune:`: what a round trains on, and how its model is fine-tuned (full or
+LoRA, one or many processes)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from isara.config.checks import in_range as _in_range
 from isara.config.checks import positive as _positive
 from isara.config.names import BATCH_MAX, CONFIG_FILE, LENGTH_MAX, OPTIMIZERS, WORKERS_MAX
 from isara.errors import IsaraError
+
+
+@dataclass(frozen=True)
+class Mix:
+    by_label: bool = True  # labelled rows: each label keeps its D0 share of the training weight (gamma within it)
 
 
 @dataclass(frozen=True)
