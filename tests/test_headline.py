@@ -1,7 +1,7 @@
 """The report's first table and summary from hand-made per-prompt rows: rates with intervals, the
 paired differences and their McNemar p-values, and a method that refuses everything reading as such."""
 
-from isara.report.headline import headline_rows, headline_table, summary
+from isara.report.headline import headline_rows, headline_table, method_outcomes, rounds_line, summary
 
 HARMFUL = [f"harmful prompt {i}" for i in range(20)]
 SAFE = [f"safe prompt {i}" for i in range(20)]
@@ -62,3 +62,16 @@ def test_the_passes_over_d0_show_the_one_shot_confound():
     assert d0_passes(runs, 2.0, "base")["iter2"] == 2.0
     line = passes_line(d0_passes(runs, 2.0, "previous"), ["iter0", "sft_seed", "oneshot", "iter1", "iter2"])
     assert "ISARA round 2 4, " not in line and "ISARA round 2 4." in line and "oneshot 2" in line
+
+
+def test_a_round_worse_than_the_one_before_is_said_plainly():
+    by_method = {"iter1": rows(4, 2), "iter2": rows(3, 12), "iter3": rows(3, 11)}
+    own, _ = method_outcomes(by_method, list(by_method))
+    line = rounds_line(own, ["iter1", "iter2", "iter3"], seed=0)
+    # round 2 refuses 10 more safe prompts than round 1 (p = 2/2^10): worse on that axis only
+    assert "ISARA round 2 is worse than ISARA round 1 on over-refusal (" in line
+    assert "harmful rate -0.050" in line and "over-refusal **+0.500" in line
+    assert "ISARA round 3 is not worse than ISARA round 2 on harmful rate or over-refusal" in line
+    same = rounds_line(own, ["iter1", "iter3"], seed=0)
+    assert "worse than ISARA round 1 on over-refusal" in same  # +0.45, p < 0.05
+    assert rounds_line(own, ["iter1"], seed=0) == "" and rounds_line({}, ["iter1", "iter2"], seed=0) == ""

@@ -223,7 +223,7 @@ def test_the_paper_recipe_profile_turns_every_label_technique_off(tmp_path):
     path.write_text((ROOT / "params.yaml").read_text())
     set_params(path, load_profile("paper-recipe", ROOT / "profiles"))
     p = load_params(path)
-    assert p.data.safe_share == 0 and not p.generation.by_label and not p.filter.label_consistent
+    assert p.data.safe_share == 0 and not p.generation.by_label and not p.filter.label_consistent and not p.mix.by_label
     assert p.data.dev_file == "" and p.evaluate.suites == ("harm",)
     rows = _seed_rows()
     bare = _unlabelled(row for row in rows if row["label"] != SAFE)

@@ -80,15 +80,41 @@ def method_row(method: str, own: Outcomes, references: dict[str, Outcomes], seed
     return row
 
 
-def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str], seed: int) -> tuple[list[dict], str]:
-    """One row per method (in `methods` order) and a caption naming the prompt set and judge."""
+def method_outcomes(rows_by_method: dict[str, list[dict]], methods: Sequence[str]) -> tuple[dict[str, Outcomes], str]:
+    """Each method's outcomes on the prompt set and judge they all have, and a caption naming them."""
     chosen = choose_set_and_judge({m: rows_by_method.get(m) or [] for m in methods})
     if chosen is None:
-        return [], ""
+        return {}, ""
     harm_set, judge = chosen
     own = {m: outcomes(rows_by_method[m], harm_set, judge) for m in methods if rows_by_method.get(m)}
+    return own, f"{harm_set} prompts, {judge} judge"
+
+
+def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str], seed: int) -> tuple[list[dict], str]:
+    """One row per method (in `methods` order) and a caption naming the prompt set and judge."""
+    own, caption = method_outcomes(rows_by_method, methods)
     references = {ref: own[ref] for ref in REFERENCES if ref in own}
-    return [method_row(m, own[m], references, seed) for m in methods if m in own], f"{harm_set} prompts, {judge} judge"
+    return [method_row(m, own[m], references, seed) for m in methods if m in own], caption
+
+
+def rounds_line(own: dict[str, Outcomes], rounds: Sequence[str], seed: int) -> str:
+    """Each ISARA round against the round before it, on the same prompts, said plainly: worse where
+    its harmful rate or over-refusal is higher with p < ALPHA (exact McNemar), else not worse."""
+    parts = []
+    for before, after in zip(rounds, rounds[1:]):
+        if before not in own or after not in own:
+            continue
+        diffs = {axis: paired(getattr(own[after], key), getattr(own[before], key), seed)
+                 for axis, key in (("harmful rate", "harmful"), ("over-refusal", "refused_safe"))}
+        measured = {axis: d for axis, d in diffs.items() if d}
+        if not measured:
+            continue
+        worse = [axis for axis, d in measured.items() if d["difference"] > 0 and d["p_value"] < ALPHA]
+        verdict = (f"worse than {method_label(before)} on {' and '.join(worse)}" if worse
+                   else f"not worse than {method_label(before)} on {' or '.join(measured)}")
+        shown = "; ".join(f"{axis} {_difference_cell(d)}" for axis, d in measured.items())
+        parts.append(f"{method_label(after)} is {verdict} ({shown}).")
+    return ("Round against round, on the same prompts: " + " ".join(parts)) if parts else ""
 
 
 def _rate_cell(value: dict | None) -> str:
