@@ -27,11 +27,11 @@ def main(seed_pool, pool, out, metrics):
     p = load_params()
     seed_rows, pool_rows = read_pool(seed_pool), read_pool(pool)
     generated = generated_rows(seed_rows, pool_rows)
-    rows = mix(seed_rows, generated, p.gamma, by_label=p.mix.by_label)
+    rows = mix(seed_rows, generated, p.gamma, by_label=p.mix.by_label, safe_share=p.mix.safe_share)
     write_jsonl(out, rows)
     write_json(metrics, data_metrics(len(seed_rows), len(pool_rows)))
     click.echo(f"mix: {len(seed_rows)} seed + {len(generated)} generated, gamma={p.gamma}"
-               f"{' by label' if p.mix.by_label else ''} -> {len(rows)} rows")
+               f"{f' by label (safe {p.mix.safe_share})' if p.mix.by_label else ''} -> {len(rows)} rows")
 
 
 if __name__ == "__main__":

@@ -106,11 +106,23 @@ def test_by_label_each_label_keeps_its_seed_share_and_gamma_within_it(gamma):
     assert share_of_seed(mixed) == pytest.approx(gamma)
 
 
-def test_by_label_follows_unequal_seed_shares():
+@pytest.mark.parametrize("safe_share", [0.2, 0.5, 0.65])
+def test_by_label_safe_rows_carry_safe_share_whatever_d0s_counts(safe_share):
     seed = labelled("s", "harmful", 48) + labelled("s", "safe", 16)
-    mixed = mix(seed, labelled("g", "harmful", 5) + labelled("g", "safe", 20), 0.3, by_label=True)
-    assert label_share(mixed, "harmful") == pytest.approx(0.75)
-    assert label_share(mixed, "safe") == pytest.approx(0.25)
+    mixed = mix(seed, labelled("g", "harmful", 5) + labelled("g", "safe", 20), 0.3, by_label=True,
+                safe_share=safe_share)
+    assert label_share(mixed, "safe") == pytest.approx(safe_share)
+    assert label_share(mixed, "harmful") == pytest.approx(1 - safe_share)
+    assert label_share(mixed, "safe", "seed") == pytest.approx(0.3 * safe_share)
+
+
+@pytest.mark.parametrize("safe_share, kept", [(0.0, "h"), (1.0, "s")])
+def test_by_label_a_share_of_zero_leaves_that_label_out(safe_share, kept):
+    seed = labelled("s", "harmful", 4) + labelled("s", "safe", 4)
+    mixed = mix(seed, labelled("g", "safe", 2) + labelled("g", "harmful", 1), 0.3, by_label=True,
+                safe_share=safe_share)
+    assert {row["id"][1] for row in mixed} == {kept}
+    assert sum(row["weight"] for row in mixed) == pytest.approx(11.0)
 
 
 def test_by_label_a_label_with_no_generated_rows_is_carried_by_its_seed_rows():

@@ -15,7 +15,11 @@ from isara.errors import IsaraError
 
 @dataclass(frozen=True)
 class Mix:
-    by_label: bool = True  # labelled rows: each label keeps its D0 share of the training weight (gamma within it)
+    by_label: bool = True  # labelled rows: safe ones carry safe_share of the training weight (D0 gamma within a label)
+    safe_share: float = 0.5  # by_label: the share of the training weight on rows labelled safe
+
+    def __post_init__(self):
+        _in_range("mix.safe_share", self.safe_share, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -6,31 +6,32 @@ the total training weight whatever the sizes, the mean weight is 1 (the learning
 same for every gamma), gamma = 1 trains on the seed only and gamma = 0 on generated data only.
 Rows whose weight is 0 are left out. With no generated rows, D0 carries all the weight.
 
-By label (`mix.by_label`, every row labelled): each label carries the share of the training weight
-that it has in D0, and within a label D0's rows carry gamma of it, as above. The filter keeps far
-fewer harmful questions than safe ones (the base model answers most harmful questions it writes),
-and without this a round's mix teaches helpfulness to the point of answering harmful prompts.
-A label with no generated rows is carried by its D0 rows; with gamma 0, by its generated rows, and
-a label that then has none is left out (the others share the weight). Where a row carries no label
-(an unlabelled seed source, or generation without labels), the mix is the plain one.
-
-The data-scaling ratio of a run is |D0 + accepted| / |D0|: how many times the seed set grew.
+By label (`mix.by_label`, every row labelled): rows labelled safe carry the share `safe_share`
+(`mix.safe_share`) of the training weight and harmful ones the rest, and within a label D0's rows
+carry gamma of it, as above. The filter keeps far fewer harmful questions than safe ones (the base
+model answers most harmful questions it writes), and without this a round's mix teaches
+helpfulness to the point of answering harmful prompts. A label with no generated rows is carried
+by its D0 rows. A label D0 does not have is left out, and with one label in D0 that label carries
+all (with gamma 0 read "the generated rows" for D0). Where a row carries no label (an unlabelled seed source, or generation
+without labels), the mix is the plain one.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from isara.labels import SAFE
+
 
 def mix(seed_rows: Sequence[dict], generated_rows: Sequence[dict], gamma: float,
-        by_label: bool = False) -> list[dict]:
+        by_label: bool = False, safe_share: float = 0.5) -> list[dict]:
     if not generated_rows:
         gamma = 1.0
     if gamma in (0.0, 1.0):  # one source only: plain, unweighted SFT on it
         seed_rows, generated_rows = (seed_rows, ()) if gamma == 1.0 else ((), generated_rows)
     total = len(seed_rows) + len(generated_rows)
     weights: dict[int, float] = {}  # id() of a row -> its weight
-    for share, seed, generated in _groups(seed_rows, generated_rows, by_label):
+    for share, seed, generated in _groups(seed_rows, generated_rows, by_label, safe_share):
         mass = share * total
         seed_share = 1.0 if not generated else gamma if seed else 0.0
         for rows, part in ((seed, seed_share * mass), (generated, (1.0 - seed_share) * mass)):
@@ -46,18 +47,20 @@ def mix(seed_rows: Sequence[dict], generated_rows: Sequence[dict], gamma: float,
     return mixed
 
 
-def _groups(seed_rows: Sequence[dict], generated_rows: Sequence[dict], by_label: bool):
+def _groups(seed_rows: Sequence[dict], generated_rows: Sequence[dict], by_label: bool, safe_share: float):
     """(share of the total weight, seed rows, generated rows) per label, or one group of all rows."""
     rows = [*seed_rows, *generated_rows]
     if not by_label or not rows or any(row.get("label") is None for row in rows):
         return [(1.0, seed_rows, generated_rows)]
-    counted = seed_rows or generated_rows  # D0's shares; generated ones where D0 takes no part
-    labels = sorted({row["label"] for row in rows})
-    present = {label: sum(row["label"] == label for row in counted) for label in labels}
-    norm = sum(present.values())
-    return [(present[label] / norm, [row for row in seed_rows if row["label"] == label],
-             [row for row in generated_rows if row["label"] == label])
-            for label in labels if present[label]]
+    d0_labels = {row["label"] for row in seed_rows or generated_rows}  # generated ones where D0 takes no part
+    labels = sorted(d0_labels)
+    if len(labels) == 1:
+        shares = {labels[0]: 1.0}
+    else:
+        shares = {label: safe_share if label == SAFE else 1.0 - safe_share for label in labels}
+    groups = [(shares[label], [row for row in seed_rows if row["label"] == label],
+               [row for row in generated_rows if row["label"] == label]) for label in labels]
+    return groups
 
 
 def generated_rows(seed_rows: Sequence[dict], pool: Sequence[dict]) -> list[dict]:
