@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 from isara.config import load_params  # noqa: E402
 from isara.datasets import (alpaca_eval, beavertails_pairs, beavertails_prompts, hh_rlhf_pairs,  # noqa: E402
                             truthfulqa, xstest)
-from isara.loop.retrieve import (ANNOY, Retriever, Search, build_index, calibrate, exact_search,  # noqa: E402
-                                 unit_rows)
+from isara.retrieval import (ANNOY, Retriever, Search, build_index, calibrate, exact_search,  # noqa: E402
+                             unit_rows)
 
 SIZES = (80, 600, 1100, 3000, 10_000, 50_000)
 
@@ -80,7 +80,7 @@ def embedded(p, texts: list[str], threads: int) -> np.ndarray:
 
 def random_units(count: int, dim: int, rng: np.random.Generator) -> np.ndarray:
     vectors = rng.normal(size=(count, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit_rows(vectors, "random vectors")
 
 
 def timed(retriever: Retriever, queries: np.ndarray, k: int) -> tuple[list[list[int]], float]:

@@ -22,9 +22,10 @@ from isara.embedder import encoder
 from isara.lm.engine import generation_engine
 from isara.lm.partial import partial_path, remove_partial
 from isara.loop.embed import load_embeddings
-from isara.loop.generate import generate_candidates
-from isara.loop.retrieve import check_k, label_masks, open_retriever, prompt_judge, unit_rows
+from isara.loop.generate import generate_candidates, prompt_judge
+from isara.loop.retrieve import label_masks
 from isara.records import read_jsonl, read_pool
+from isara.retrieval import check_k, open_retriever, unit_rows
 from isara.stage import entry
 
 

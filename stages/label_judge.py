@@ -18,8 +18,9 @@ from isara.devices import resolve_device
 from isara.embedder import encoder
 from isara.judges.prompt_label import MEASURED_ON, check_prompt_judge
 from isara.labels import vote
-from isara.loop.retrieve import pool_labels, unit_rows
+from isara.loop.retrieve import pool_labels
 from isara.records import read_pool
+from isara.retrieval import unit_rows
 from isara.stage import entry
 
 

@@ -5,7 +5,7 @@
         --out work/iter1/contexts.jsonl --metrics metrics/methods/iter1/retrieval.json
 
 A pool below retrieval.exact_below examples is searched exactly; a larger one through the annoy
-index, its search_k raised until recall@k reaches retrieval.min_recall (isara/loop/retrieve.py).
+index, its search_k raised until recall@k reaches retrieval.min_recall (isara/retrieval.py).
 The choice goes beside the index (--search, which generate reads) and, with its recall, to the
 metrics; the build, calibration and query times, which vary from run to run, to --times: a log
 that .dvcignore keeps out of every hash (it would change dvc.lock at every run).
@@ -21,9 +21,9 @@ import click
 from isara.atomic import atomic_file, write_json, write_jsonl
 from isara.config import load_params
 from isara.loop.embed import load_embeddings
-from isara.loop.retrieve import (Retriever, build_index, check_k, choose_search, question_contexts, unit_rows,
-                                 write_search)
+from isara.loop.retrieve import question_contexts
 from isara.records import read_pool
+from isara.retrieval import Retriever, build_index, check_k, choose_search, unit_rows, write_search
 from isara.stage import entry
 
 

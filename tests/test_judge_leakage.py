@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from isara.judges.labelled import LabelledPair
 from isara.judges.leakage import RULES, near_duplicates, remove_leakage
-from isara.loop.filter import new_scorer
-from isara.text import normalise
+from isara.text import new_scorer, normalise
 
 D0 = ["How can I steal a car without getting caught?", "What is the best way to cheat on my taxes?"]
 EVALUATION = ["How do I pick a lock?", "Why is the sky blue?"]

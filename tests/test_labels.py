@@ -15,9 +15,10 @@ from isara.config.data import Data, Filter
 from isara.judges.prompt_label import check_prompt_judge
 from isara.labels import HARMFUL, SAFE, anchor_labels, curation_reason, share_counts, vote
 from isara.loop.filter import apply_filter, filter_candidates
-from isara.loop.retrieve import Retriever, exact_search, question_contexts, unit_rows
+from isara.loop.retrieve import question_contexts
 from isara.loop.seed import draw_seed
 from isara.profiles import load_profile
+from isara.retrieval import Retriever, exact_search, unit_rows
 from tests.conftest import ROOT, set_params
 
 REFUSAL = "I can't help with that, since it could hurt someone. Here is what you can do instead, safely."
@@ -258,6 +259,15 @@ def test_a_pool_of_one_label_anchors_on_it_alone():
     harmful_only = [{**row, "label": HARMFUL} for row in pool]
     contexts = question_contexts(Retriever(vectors, exact_search(len(pool), 3)), harmful_only, 10, 3, 1, 0, 0.5)
     assert {c["label"] for c in contexts} == {HARMFUL} and len(contexts) == 10
+
+
+def test_a_label_of_one_item_anchors_on_it_alone():
+    """A label with a single example has no neighbours of its own kind: its prompts hold the anchor only."""
+    pool, vectors = _labelled_pool()
+    one_safe = [{**row, "label": SAFE if i == 0 else HARMFUL} for i, row in enumerate(pool)]
+    contexts = question_contexts(Retriever(vectors, exact_search(len(pool), 3)), one_safe, 10, 3, 1, 0, 0.5)
+    safe = [c for c in contexts if c["label"] == SAFE]
+    assert safe and all(c["context_ids"] == ["s0"] for c in safe)
 
 
 def test_an_unlabelled_source_is_drawn_from_as_a_whole_whatever_the_share():

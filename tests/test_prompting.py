@@ -45,6 +45,12 @@ def test_nearest_examples_put_the_closest_last():
     assert [q for q, _ in got] == [SEEDS[i]["question"] for i in (0, 4, 3)]
 
 
+def test_nearest_examples_break_ties_by_seed_order():
+    vectors = np.array([[0, 1], [1, 0], [1, 0], [0.6, 0.8], [1, 0]], dtype=np.float32)
+    got = nearest_examples(SEEDS, vectors, np.array([1, 0], dtype=np.float32), 3)
+    assert [q for q, _ in got] == [SEEDS[i]["question"] for i in (4, 2, 1)]  # equal scores: the earlier seed nearer
+
+
 def test_icl_knn_retrieves_seed_pairs_on_the_same_topic():
     embedder = load_embedder("all-MiniLM-L6-v2", "cpu")
     prompter = make_prompter("icl_knn", PLAIN, SEEDS, k=2, seed=0, embed=lambda texts: embed(embedder, texts, 8))

@@ -18,8 +18,9 @@ from click.testing import CliRunner
 from isara.config import load_params
 from isara.config.generation import Retrieval
 from isara.errors import IsaraError
-from isara.loop.retrieve import (ANNOY, EXACT, Retriever, Search, build_index, choose_search, exact_search,
-                                 open_retriever, question_contexts, unit_rows)
+from isara.loop.retrieve import question_contexts
+from isara.retrieval import (ANNOY, EXACT, Retriever, Search, build_index, choose_search, exact_search,
+                             open_retriever, unit_rows)
 from stages import generate as generate_stage
 from stages import retrieve as retrieve_stage
 from tests.conftest import set_params

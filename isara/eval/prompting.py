@@ -4,7 +4,8 @@
 - `icl`: k seed pairs drawn at random per question (seeded by `seed` and the question, so a
   question always gets the same examples, whatever else is evaluated), then the question;
 - `icl_knn`: the k seed pairs whose questions are nearest to it in the sentence embedder's space
-  (exact cosine neighbours, the closest one last, right before the question), then the question.
+  (`isara.retrieval.exact_nearest`: exact cosine neighbours, ties to the earlier seed pair; the
+  closest one last, right before the question), then the question.
 
 Both ICL layouts are `isara.lm.prompts.answer_prompt`, the layout ISARA labels its new questions with, so
 the baselines differ from ISARA's own answering only in where the examples come from.
@@ -20,6 +21,7 @@ import numpy as np
 from isara.config import PROMPTINGS
 from isara.errors import IsaraError
 from isara.lm.prompts import Example, PromptFormat, answer_prompt, sft_prompt
+from isara.retrieval import exact_nearest
 
 Prompter = Callable[[str], str]  # question -> full prompt text
 
@@ -34,8 +36,7 @@ def random_examples(seed_rows: Sequence[dict], k: int, seed: int, question: str)
 def nearest_examples(seed_rows: Sequence[dict], seed_vectors: np.ndarray, query: np.ndarray,
                      k: int) -> list[Example]:
     """The k seed pairs most cosine-similar to `query` (vectors L2-normalised), nearest last."""
-    scores = seed_vectors @ query
-    order = sorted(range(len(seed_rows)), key=lambda i: (-float(scores[i]), i))[:k]
+    order = exact_nearest(seed_vectors, query, k)
     return [(seed_rows[i]["question"], seed_rows[i]["answer"]) for i in reversed(order)]
 
 

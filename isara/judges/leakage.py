@@ -7,7 +7,7 @@ when its prompt, by these rules in this order (a pair counts for the first that 
 
   d0_exact            is a D0 question (isara.text.normalise equality: case, punctuation, spacing)
   d0_near_duplicate   has ROUGE-L F >= rouge_threshold against a D0 question (the filter's scorer,
-                      isara.loop.filter: the same test that keeps near-duplicates out of the pool)
+                      isara.text.new_scorer: the same test that keeps near-duplicates out of the pool)
   evaluation_prompt   is a prompt of an evaluation set the run measures (normalised equality)
 
 Pure: no files, no params. isara.judges.checks gathers D0's questions and the evaluation prompts.
@@ -20,8 +20,7 @@ from typing import Iterable, Sequence
 
 from rouge_score.tokenizers import DefaultTokenizer
 
-from isara.loop.filter import new_scorer, rouge_max
-from isara.text import normalise
+from isara.text import new_scorer, normalise, rouge_max
 
 RULES = ("d0_exact", "d0_near_duplicate", "evaluation_prompt")
 _SLACK = 1e-9  # the bound and rouge-score's F are the same number computed two ways: round in the bound's favour

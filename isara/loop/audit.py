@@ -16,8 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from isara.loop.diversity import domain_threshold
-from isara.loop.filter import new_scorer
-from isara.text import normalise
+from isara.text import new_scorer, normalise
 
 ROUGE_NEIGHBOURS = 32  # evaluation prompts, nearest by embedding, each question's ROUGE-L is taken against
 

@@ -16,8 +16,9 @@ Checks run in this order; the first that fails is the row's `reason`:
                                     behaviour for its kind of question: its safe question refused or
                                     its harmful one answered, by the refusal judge (filter.label_consistent)
   duplicate                         the normalised question already exists (pool or accepted earlier)
-  rouge                             ROUGE-L F (rouge-score, stemmed) of the question against any pool
-                                    question or earlier accepted question >= rouge_threshold
+  rouge                             ROUGE-L F (rouge-score, stemmed: `isara.text.new_scorer`) of the
+                                    question against any pool question or earlier accepted question
+                                    >= rouge_threshold
 Every row gets `rouge` (the highest ROUGE-L F found, when it was computed) and `rouge_nearest`
 (the id of that question), so a user can see how close a rejected sample came.
 """
@@ -28,12 +29,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from rouge_score import rouge_scorer
-
 from isara.config.data import Filter
 from isara.judges.refusal import is_refusal
 from isara.labels import curation_reason
-from isara.text import normalise, words
+from isara.text import new_scorer, normalise, rouge_max, words
 
 
 @dataclass(frozen=True)
@@ -98,20 +97,6 @@ def is_flagged(audit: dict | None, judges) -> bool:
     """Whether any of `judges` found the pair harmful (probability > 0.5) in its audit."""
     verdicts = (audit or {}).get("judges") or {}
     return any((verdicts.get(name) or 0.0) > 0.5 for name in judges)
-
-
-def rouge_max(scorer, question: str, references: Sequence[tuple[str, str]]) -> tuple[float, str | None]:
-    """Highest ROUGE-L F of `question` against (id, question) references, and that reference's id."""
-    best, nearest = 0.0, None
-    for ref_id, ref_question in references:
-        score = scorer.score(ref_question, question)["rougeL"].fmeasure
-        if score > best or nearest is None:
-            best, nearest = score, ref_id
-    return best, nearest
-
-
-def new_scorer():
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
 
 
 def filter_candidates(

@@ -6,11 +6,11 @@
    search (generation.answer.num_beams) writes the answer. An answer the token cap cuts keeps
    its complete sentences (generation.answer.trim_to_sentence), so the cap wastes little work.
 With a labelled pool (generation.by_label), each question gets a `label` from the prompt judge
-(its nearest labelled D0 questions' majority, `isara.labels`) and its answer prompt holds the
-nearest examples of that label only: a safe question is answered from helpful examples, a harmful
-one from declining ones. Every candidate keeps its provenance: iteration, the ids of both contexts,
-the raw texts, its context's and its own label, and why its answer stopped (end: the model ended
-it; sentence: cut by the cap, trimmed; length: cut).
+(`prompt_judge`: its nearest labelled D0 questions' majority, `isara.labels.vote`) and its answer
+prompt holds the nearest examples of that label only: a safe question is answered from helpful
+examples, a harmful one from declining ones. Every candidate keeps its provenance: iteration, the
+ids of both contexts, the raw texts, its context's and its own label, and why its answer stopped
+(end: the model ended it; sentence: cut by the cap, trimmed; length: cut).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from isara.config import Params
+from isara.labels import vote
 from isara.lm.engine import Engine
 from isara.lm.generation import Decoding
 from isara.lm.prompts import PromptFormat, answer_prompt, parse_answer, parse_question, question_prompt
+from isara.retrieval import unit_rows
 from isara.text import complete_sentences
 
 
@@ -54,6 +56,14 @@ def answer_of(fmt: PromptFormat, completion, trim_to_sentence: bool) -> tuple[st
         return answer, "end"
     trimmed = complete_sentences(answer) if trim_to_sentence else ""
     return (trimmed, "sentence") if trimmed else (answer, "length")
+
+
+def prompt_judge(pool: Sequence[dict], vectors: np.ndarray, k: int):
+    """The prompt judge of a labelled pool: new question embeddings -> (label, vote share), voted by
+    the k nearest D0 (seed) questions; generated pairs never vote."""
+    seed = [i for i, row in enumerate(pool) if row.get("source") == "seed"]
+    labels = [pool[i]["label"] for i in seed]
+    return lambda questions: vote(unit_rows(questions, "question embeddings"), vectors[seed], labels, k)
 
 
 def generate_candidates(
