@@ -5,81 +5,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from isara.profiles import apply_profile, load_profile
-from tests.conftest import ROOT
+from tests.pipeline_repo import (ALL_STAGES, EVALUATE, JUDGES, METHODS, RUNS, _env, dvc, evaluations, make_repo, ran_stages,
+                                 run)
 
 pytestmark = pytest.mark.pipeline
-
-PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "isara", "data", "profiles", "judges/README.md",
-                 "models/icl", "models/icl_knn")
-RUNS = ("iter1", "iter2", "oneshot")
-METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
-LOOP_STAGES = ("embed", "retrieve", "generate", "audit", "filter", "mix", "finetune")
-SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")  # all but harm write placeholders here
-JUDGES = {f"judge@{name}" for name in ("refusal", "classifier", "beaver-dam", "pairwise")}  # placeholders
-
-
-def evaluations(*methods: str) -> set[str]:
-    return {f"evaluate@{method}-{suite}" for method in methods for suite in SUITES}
-
-
-EVALUATE = evaluations(*METHODS)
-ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "label_judge", "report"} | EVALUATE | JUDGES
-              | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env.update(GIT_AUTHOR_NAME="isara", GIT_AUTHOR_EMAIL="isara@localhost",
-               GIT_COMMITTER_NAME="isara", GIT_COMMITTER_EMAIL="isara@localhost",
-               HF_HUB_OFFLINE="1", DVC_NO_ANALYTICS="1")
-    return env
-
-
-def run(repo: Path, *cmd: str) -> str:
-    done = subprocess.run(cmd, cwd=repo, env=_env(), capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout + done.stderr
-
-
-def dvc(repo: Path, *args: str) -> str:
-    return run(repo, sys.executable, "-m", "dvc", *args)
-
-
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def make_repo(root: Path, model_dir: Path) -> Path:
-    repo = root / "repo"
-    repo.mkdir()
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
-        else:
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, repo / name)
-    apply_profile(repo / "params.yaml", {**load_profile("tiny", ROOT / "profiles"), "model.name": str(model_dir)})
-    run(repo, "git", "init", "-q")
-    dvc(repo, "init", "-q")
-    shutil.copy(ROOT / ".dvc/config", repo / ".dvc/config")
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "tiny profile")
-    return repo
-
 
 @pytest.fixture(scope="module")
 def llama_repo(tmp_path_factory, tiny_llama):
@@ -281,66 +217,6 @@ def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
         assert metrics(repo, method)["prompt_format"] == "plain"
     contexts = (repo / "work/iter1/candidates.jsonl").read_text()
     assert "<|im_start|>" not in contexts
-
-
-def test_generate_killed_mid_run_resumes_to_the_same_output(tmp_path, tiny_llama):
-    """kill -9 during generate, then `dvc repro`: it continues from the last finished batch and
-    writes byte for byte what an uninterrupted run writes; the partial log is gone afterwards."""
-    repo = make_repo(tmp_path, tiny_llama)
-    apply_profile(repo / "params.yaml", {"generation.samples_per_iteration": 40, "generation.batch_size": 1})
-    run(repo, "git", "commit", "-qam", "one prompt per batch")
-    log = repo / "work/iter1/candidates.jsonl.partial/rank-0.jsonl"
-    job = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "generate@iter1"], cwd=repo, env=_env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and job.poll() is None:
-        if log.is_file() and log.read_text().count("\n") >= 3:
-            break
-        time.sleep(0.005)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    logged = log.read_text().count("\n")
-    out = repo / "work/iter1/candidates.jsonl"
-    assert 3 <= logged < 40 and not out.exists(), "the run was not killed mid-way"
-    resumed = dvc(repo, "repro", "generate@iter1")
-    assert f"resuming, {logged} of 40 batches already done" in resumed
-    assert not log.parent.exists()
-    after_kill = out.read_bytes()
-    uninterrupted = dvc(repo, "repro", "-f", "-s", "generate@iter1")  # forced: no run cache, no log
-    assert "resuming" not in uninterrupted and "Running stage 'generate@iter1'" in uninterrupted
-    assert out.read_bytes() == after_kill
-
-
-def test_finetune_killed_mid_run_resumes_from_its_checkpoint(tmp_path, tiny_llama):
-    """kill -9 during finetune, then `dvc repro`: it resumes from the last complete checkpoint and
-    ends with the weights of an uninterrupted run; the checkpoint folder is gone afterwards."""
-    from safetensors.torch import load_file
-
-    repo = make_repo(tmp_path, tiny_llama)
-    apply_profile(repo / "params.yaml", {"finetune.batch_size": 1, "finetune.epochs": 2, "finetune.save_steps": 2})
-    run(repo, "git", "commit", "-qam", "a checkpoint every 2 steps")
-    dvc(repo, "repro", "mix@iter1")
-    scratch = repo / "models/iter1.checkpoints"
-    job = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "finetune@iter1"], cwd=repo, env=_env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and job.poll() is None:
-        if any((path / "trainer_state.json").is_file() for path in scratch.glob("checkpoint-*")
-               if int(path.name.split("-")[1]) >= 4):
-            break
-        time.sleep(0.01)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    out = repo / "models/iter1"
-    assert not out.exists(), "the run was not killed mid-way"
-    resumed = dvc(repo, "repro", "finetune@iter1")
-    assert re.search(r"resumed at step \d+", resumed), resumed[-2000:]
-    assert not scratch.exists()
-    after_kill = load_file(out / "model.safetensors")
-    uninterrupted = dvc(repo, "repro", "-f", "-s", "finetune@iter1")
-    assert "resumed" not in uninterrupted
-    again = load_file(out / "model.safetensors")
-    assert max((after_kill[k] - again[k]).abs().max().item() for k in again) < 1e-5
 
 
 def test_report_sets_every_method_beside_the_rounds(llama_repo):
