@@ -11,23 +11,13 @@ names its base relative to the repository root: models/iter0); checkpoints go to
 and are removed once the model is written.
 """
 
-import shutil
-
 import click
 
-from isara.atomic import atomic_dir, write_json
 from isara.config import load_params
-from isara.devices import resolve_dtype
-from isara.lm.checkpoints import remove_scratch, scratch_dir
-from isara.lm.launch import relaunch_if_needed, train_device, world_size
-from isara.lm.memory import check_training_memory
-from isara.lm.models import load_configured, source_stamp
-from isara.lm.sources import name_base, trained_base
-from isara.loop.finetune import check_optimizer, finetune, run_fingerprint, save_trained, train_precision
-from isara.loop.model_card import model_card, training_data
-from isara.loop.training_curves import write_curves
 from isara.records import read_jsonl
 from isara.stage import entry
+from isara.train.finetune import Outputs, train_model
+from isara.train.launch import relaunch_if_needed, train_device
 
 
 @click.command()
@@ -42,38 +32,13 @@ from isara.stage import entry
 @entry
 def main(name, stage, train, base, previous, out, metrics, curves):
     p = load_params()
-    cfg = p.finetune
-    device = train_device(p.model.device)
-    relaunch_if_needed(cfg, device.type == "cpu")
+    relaunch_if_needed(p.finetune, train_device(p.model.device).type == "cpu")
     rows = read_jsonl(train, required=("question", "answer"))
-    start = previous if cfg.init_from == "previous" else base
-    dtype = resolve_dtype(p.model.dtype, device)
-    load_dtype, bf16, fp16 = train_precision(cfg.method, dtype, device)
-    check_optimizer(cfg)
-    if cfg.check_memory:
-        check_training_memory(start, cfg, dtype, device, world_size())
-    model, tokenizer, fmt = load_configured(start, p.model, device=device, dtype=load_dtype,
-                                            trainable_adapter=cfg.method == "lora")
-    scratch = scratch_dir(out)
-    fingerprint = run_fingerprint(rows, cfg, p.seed, source_stamp(start), dtype, world_size())
-    trained = finetune(model, tokenizer, fmt, rows, cfg, p.seed, scratch, fingerprint, (bf16, fp16))
-    final = save_trained(trained, scratch, cfg, load_dtype)
-    if final is None:
-        return  # not the main process: it writes nothing
-    stats = trained.stats
-    card = model_card(name, stage, start, p, {"train_file": train, **training_data(rows)}, stats,
-                      [f"metrics/methods/{name}/<suite>.json"])
-    with atomic_dir(out) as tmp:
-        for path in final.iterdir():
-            shutil.move(str(path), tmp / path.name)
-        name_base(tmp, trained_base(start))  # an adapter names models/iter0, not the weights it leads to
-        tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(card)
-    write_curves(curves, trained.trainer.state.log_history)
-    write_json(metrics, {"init_from": start, "method": cfg.method, **stats})
-    remove_scratch(scratch)
-    resumed = f", resumed at step {trained.resumed_from}" if trained.resumed_from else ""
-    click.echo(f"fine-tuned {start} on {len(rows)} rows ({cfg.method}, {world_size()} process(es){resumed}) -> {out}")
+    done = train_model(p, name, stage, rows, train, base, previous, Outputs(out, metrics, curves))
+    if done.written:
+        resumed = f", resumed at step {done.resumed_from}" if done.resumed_from else ""
+        click.echo(f"fine-tuned {done.start} on {done.rows} rows ({p.finetune.method}, {done.processes} process(es)"
+                   f"{resumed}) -> {out}")
 
 
 if __name__ == "__main__":

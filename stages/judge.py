@@ -15,12 +15,11 @@ once: dvc.yaml names every judge's stage, so that no params value ever names an 
 
 import click
 
-from isara import datasets
 from isara.atomic import atomic_dir, write_json
 from isara.config import JUDGE_STAGES, load_params
 from isara.devices import resolve_device
 from isara.eval.inputs import evaluation_prompts
-from isara.judges import checks
+from isara.judges.human_labels import check_judge
 from isara.records import read_pool
 from isara.stage import entry
 
@@ -29,7 +28,7 @@ from isara.stage import entry
 @click.option("--name", type=click.Choice(JUDGE_STAGES), required=True)
 @click.option("--seed", "seed_pool", required=True, help="D0: its questions are kept out of the judge's pairs")
 @click.option("--out", required=True, help="judge folder: check.json (and the classifier's weights)")
-@click.option("--metrics", required=True, help="the same check, as DVC metrics")
+@click.option("--metrics", required=True, help="the same check, beside the other metrics files")
 @entry
 def main(name, seed_pool, out, metrics):
     p = load_params()
@@ -40,33 +39,13 @@ def main(name, seed_pool, out, metrics):
         click.echo(f"judge {name}: not in judges.check: placeholder -> {out}")
         return
     device = resolve_device(p.model.device)
+    d0 = [row["question"] for row in read_pool(seed_pool)]
     with atomic_dir(out) as folder:
-        if name == "pairwise":
-            from isara.judges.pairwise import build_pairwise_judge
-            from isara.judges.win_rate import preference_accuracy
-
-            pairs = datasets.hh_rlhf_pairs(p.benchmarks.source)
-            pairs = pairs[: p.judges.check_limit] if p.judges.check_limit else pairs
-            result = preference_accuracy(build_pairwise_judge(p.judges.pairwise, device), pairs)
-        else:
-            prompts = [text for _, text in evaluation_prompts(p)]
-            pairs, leakage = checks.labelled_pairs(p, [row["question"] for row in read_pool(seed_pool)], prompts)
-            left_out = ", ".join(f"{rule}={n}" for rule, n in leakage.items() if rule != "pairs_left")
-            click.echo(f"judge {name}: {leakage['pairs_left']} BeaverTails pairs, left out: {left_out}")
-            if name == "classifier":
-                from isara.judges.classifier import train_classifier
-                from isara.judges.harm import ClassifierJudge
-                from isara.judges.probes import run_probes
-
-                trained = train_classifier(pairs, folder, checks.classifier_config(p), device)
-                result = {"judge": "classifier", **trained, "leakage_removed": leakage,
-                          "probes": run_probes(ClassifierJudge(folder, device))}
-            else:
-                from isara.judges.registry import build_harm_judge
-
-                judge = build_harm_judge(name, p, None, device)
-                result = {**checks.check_harm_judge(judge, checks.held_out(p, pairs)), "leakage_removed": leakage}
+        result, leakage = check_judge(name, p, d0, lambda: [text for _, text in evaluation_prompts(p)], folder, device)
         write_json(f"{folder}/check.json", result)
+    if leakage is not None:
+        left_out = ", ".join(f"{rule}={n}" for rule, n in leakage.items() if rule != "pairs_left")
+        click.echo(f"judge {name}: {leakage['pairs_left']} BeaverTails pairs, left out: {left_out}")
     write_json(metrics, result)
     summary = result.get("metrics", {}).get("classifier", result)  # a trained classifier: its held-out scores
     numbers = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

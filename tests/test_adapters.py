@@ -12,12 +12,12 @@ import torch
 
 from isara.config.training import Finetune, Lora
 from isara.errors import IsaraError
-from isara.lm.memory import check_training_memory
+from isara.train.memory import check_training_memory
 from isara.lm.models import load_model, open_config, open_weights, source_stamp
 from isara.lm.prompts import format_for
 from isara.lm.reference import write_reference
 from isara.lm.sources import ADAPTER_FILE, MAX_ADAPTERS, adapter_base, adapter_chain, name_base, trained_base
-from isara.loop.finetune import finetune, save_trained
+from isara.train.sft import finetune, save_trained
 
 CPU = torch.device("cpu")
 

@@ -12,10 +12,10 @@ import torch
 from click.testing import CliRunner
 
 from isara.config.training import Finetune, Lora
-from isara.lm.checkpoints import checkpoint_problem, last_checkpoint, prepare_scratch
+from isara.train.checkpoints import checkpoint_problem, last_checkpoint, prepare_scratch
 from isara.lm.models import load_model
 from isara.lm.prompts import format_for
-from isara.loop.finetune import finetune
+from isara.train.sft import finetune
 from tests.test_finetune_scale import stage_project, training_rows
 
 ROWS = training_rows(8)
@@ -178,7 +178,7 @@ def test_the_stage_resumes_past_a_damaged_checkpoint_with_exit_status_0(tmp_path
             "--previous", "base", "--out", "models/iter1", "--metrics", "metrics/iter1/train.json",
             "--curves", "metrics/iter1/training"]
     with monkeypatch.context() as patched:
-        patched.setattr(stage, "remove_scratch", lambda scratch: None)
+        patched.setattr("isara.train.finetune.remove_scratch", lambda scratch: None)
         first = CliRunner().invoke(stage.main, args)
     assert first.exit_code == 0, first.output
     scratch = project / "models/iter1.checkpoints"

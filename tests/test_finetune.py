@@ -6,7 +6,7 @@ import torch
 from isara.lm.models import load_model, open_weights
 from isara.config.training import Finetune, Lora
 from isara.lm.prompts import PromptFormat, format_for, sft_prompt
-from isara.loop.finetune import IGNORE, WeightedCollator, encode_example, finetune, save_trained, weighted_loss
+from isara.train.sft import IGNORE, WeightedCollator, encode_example, finetune, save_trained, weighted_loss
 
 QUESTION = "How do I pick a lock on my neighbour's door?"
 ANSWER = "I can't help with entering someone else's home. A licensed locksmith can help with your own door."

@@ -20,7 +20,7 @@ from isara.lm.models import load_model, open_weights
 from isara.lm.reference import write_reference
 from isara.lm.sources import adapter_base
 from isara.lm.prompts import format_for, sft_prompt
-from isara.loop.finetune import finetune, prepare_model, train_precision
+from isara.train.sft import finetune, prepare_model, train_precision
 from tests.conftest import ROOT
 
 QUESTIONS = ["How do I store bleach safely?", "Can I mix cleaning products?", "What is a safe way to dispose of "
@@ -180,7 +180,7 @@ def test_an_impossible_memory_request_stops_before_loading_weights(tmp_path, tin
 def test_the_memory_estimate_tells_what_a_7b_needs():
     from transformers import LlamaConfig
 
-    from isara.lm.memory import GIB, shape_of, training_need
+    from isara.train.memory import GIB, shape_of, training_need
 
     config = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                          vocab_size=32000)
@@ -196,7 +196,7 @@ def test_the_memory_estimate_tells_what_a_7b_needs():
 
 
 def test_the_launch_command_comes_from_params(tmp_path, monkeypatch):
-    from isara.lm.launch import launch_argv
+    from isara.train.launch import launch_argv
 
     assert launch_argv(Finetune(), "stages/finetune.py", ["--out", "m"], on_cpu=True, cores=2) is None
     argv = launch_argv(Finetune(num_processes=2), "stages/finetune.py", ["--out", "m"], on_cpu=True, cores=4)
@@ -216,7 +216,7 @@ def test_the_launch_command_comes_from_params(tmp_path, monkeypatch):
 def test_the_shipped_accelerate_configs_load_and_shard(name, kind, sharded):
     from accelerate.commands.config.config_args import load_config_from_file
 
-    from isara.lm.memory import sharding
+    from isara.train.memory import sharding
 
     path = ROOT / "accelerate" / f"{name}.yaml"
     assert str(load_config_from_file(str(path)).distributed_type).endswith(kind)

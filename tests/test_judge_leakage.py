@@ -119,13 +119,13 @@ def real_params(project, benchmark_dir):
 
 def test_the_judge_trains_on_no_d0_and_no_evaluation_prompt(real_params):
     from isara.config import load_params
-    from isara.judges import checks
+    from isara.judges import human_labels
 
     rows, d0, d0_exact, d0_reworded, evaluated = real_params
     from isara.eval.inputs import evaluation_prompts
 
     p = load_params()
-    pairs, leakage = checks.labelled_pairs(p, d0, [text for _, text in evaluation_prompts(p)])
+    pairs, leakage = human_labels.labelled_pairs(p, d0, [text for _, text in evaluation_prompts(p)])
 
     left_out = {normalise(q) for q in d0_exact + d0_reworded + evaluated}
     assert not {normalise(x.prompt) for x in pairs} & left_out
@@ -139,7 +139,7 @@ def test_the_judge_trains_on_no_d0_and_no_evaluation_prompt(real_params):
     scorer = new_scorer()  # no kept prompt is a near-duplicate of D0, by the filter's own scorer
     for x in random.Random(0).sample(pairs, 100):
         assert max(scorer.score(q, x.prompt)["rougeL"].fmeasure for q in d0) < p.rouge_threshold
-    held_out = checks.held_out(p, pairs)  # every harm judge is checked on a part of the same pairs
+    held_out = human_labels.held_out(p, pairs)  # every harm judge is checked on a part of the same pairs
     assert set(held_out) <= set(pairs) and len(held_out) >= 0.2 * len(pairs)
 
 

@@ -1,6 +1,6 @@
 """Model cards: what a tuned model was trained on and how to rebuild it."""
 
-from isara.loop.model_card import model_card, training_data
+from isara.train.model_card import model_card, training_data
 from isara.config.schema import Params
 
 

@@ -21,7 +21,7 @@ import torch
 
 from isara.errors import IsaraError
 from isara.judges.labelled import LabelledPair, binary_metrics
-from isara.lm.trainer import training_args
+from isara.train.arguments import training_args
 from isara.packaged import encoder_path
 
 LABELS = {0: "safe", 1: "harmful"}

@@ -10,7 +10,7 @@ when its prompt, by these rules in this order (a pair counts for the first that 
                       isara.text.new_scorer: the same test that keeps near-duplicates out of the pool)
   evaluation_prompt   is a prompt of an evaluation set the run measures (normalised equality)
 
-Pure: no files, no params. isara.judges.checks gathers D0's questions and the evaluation prompts.
+Pure: no files, no params. isara.judges.human_labels gathers D0's questions and the evaluation prompts.
 """
 
 from __future__ import annotations

@@ -1,2 +1,2 @@
 """The ISARA loop, one module per DVC stage of the same name: seed, base, embed, retrieve,
-generate, filter, mix, finetune (and the model card finetune writes)."""
+generate, filter, mix; the finetune stage's logic is isara.train.finetune."""

@@ -52,15 +52,10 @@ def _groups(seed_rows: Sequence[dict], generated_rows: Sequence[dict], by_label:
     rows = [*seed_rows, *generated_rows]
     if not by_label or not rows or any(row.get("label") is None for row in rows):
         return [(1.0, seed_rows, generated_rows)]
-    d0_labels = {row["label"] for row in seed_rows or generated_rows}  # generated ones where D0 takes no part
-    labels = sorted(d0_labels)
-    if len(labels) == 1:
-        shares = {labels[0]: 1.0}
-    else:
-        shares = {label: safe_share if label == SAFE else 1.0 - safe_share for label in labels}
-    groups = [(shares[label], [row for row in seed_rows if row["label"] == label],
-               [row for row in generated_rows if row["label"] == label]) for label in labels]
-    return groups
+    labels = sorted({row["label"] for row in seed_rows or generated_rows})  # generated ones where D0 takes no part
+    shares = {label: 1.0 if len(labels) == 1 else safe_share if label == SAFE else 1.0 - safe_share for label in labels}
+    return [(shares[label], [row for row in seed_rows if row["label"] == label],
+             [row for row in generated_rows if row["label"] == label]) for label in labels]
 
 
 def generated_rows(seed_rows: Sequence[dict], pool: Sequence[dict]) -> list[dict]:

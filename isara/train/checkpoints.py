@@ -12,7 +12,7 @@ headers cover the files, and every `.pt`/`.pth` state loads with `weights_only=T
 so an optimizer state of many gigabytes is not read whole). One that fails (a truncated file, a
 garbled state, deleted weights) is said in one line and removed, and the next older complete one is
 tried; with none left, training starts over, which is said too. Trainer keeps the last two
-checkpoints (`save_total_limit=2` in `isara.loop.finetune`), so there is one to fall back to.
+checkpoints (`save_total_limit=2` in `isara.train.sft`), so there is one to fall back to.
 Sharded FSDP and DeepSpeed states (folders) are checked for presence only.
 """
 

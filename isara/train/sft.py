@@ -13,7 +13,7 @@ Precision: full fine-tuning keeps float32 master weights and optimizer state and
 pass under bf16 (or fp16, with a loss scaler) autocast when model.dtype asks for it; LoRA loads the
 base in model.dtype and keeps its adapters in float32. Training checkpoints every
 finetune.save_steps steps into a scratch folder beside the output, keeping the newest
-finetune.keep_checkpoints, and resumes from the newest one that verifies (`isara.lm.checkpoints`).
+finetune.keep_checkpoints, and resumes from the newest one that verifies (`isara.train.checkpoints`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from transformers import Trainer
 
 from isara.config.training import Finetune
 from isara.errors import IsaraError
-from isara.lm.checkpoints import last_checkpoint, prepare_scratch
+from isara.train.checkpoints import last_checkpoint, prepare_scratch
 from isara.lm.prompts import PromptFormat, sft_prompt
 from isara.lm.tokens import pair_ids
-from isara.lm.trainer import training_args
+from isara.train.arguments import training_args
 
 IGNORE = -100
 

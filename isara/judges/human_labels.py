@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 from isara import datasets
 from isara.config import Params
@@ -21,6 +22,7 @@ from isara.judges.classifier import ClassifierConfig
 from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
 from isara.judges.leakage import remove_leakage
 from isara.judges.probes import run_probes
+
 
 def classifier_config(p: Params) -> ClassifierConfig:
     c = p.judges.classifier
@@ -64,3 +66,29 @@ def check_harm_judge(judge, test: list[LabelledPair]) -> dict:
         "near_chance": near_chance(agreement["accuracy"], agreement["n"], majority),
         "probes": run_probes(judge),
     }
+
+
+def check_judge(name: str, p: Params, d0_questions: Sequence[str], evaluation_prompts: Callable[[], list[str]],
+                folder: Path, device) -> tuple[dict, dict | None]:
+    """Train (classifier) or load judge NAME into FOLDER and measure it: (its check, and for the harm
+    judges the BeaverTails pairs left out by rule, else None). EVALUATION_PROMPTS is called only
+    for the harm judges, whose pairs must leave those prompts out."""
+    if name == "pairwise":
+        from isara.judges.pairwise import build_pairwise_judge
+        from isara.judges.win_rate import preference_accuracy
+
+        pairs = datasets.hh_rlhf_pairs(p.benchmarks.source)
+        pairs = pairs[: p.judges.check_limit] if p.judges.check_limit else pairs
+        return preference_accuracy(build_pairwise_judge(p.judges.pairwise, device), pairs), None
+    pairs, leakage = labelled_pairs(p, d0_questions, evaluation_prompts())
+    if name == "classifier":
+        from isara.judges.classifier import train_classifier
+        from isara.judges.harm import ClassifierJudge
+
+        trained = train_classifier(pairs, folder, classifier_config(p), device)
+        return {"judge": "classifier", **trained, "leakage_removed": leakage,
+                "probes": run_probes(ClassifierJudge(folder, device))}, leakage
+    from isara.judges.registry import build_harm_judge
+
+    judge = build_harm_judge(name, p, None, device)
+    return {**check_harm_judge(judge, held_out(p, pairs)), "leakage_removed": leakage}, leakage

@@ -1,0 +1,78 @@
+"""One fine-tuned model, end to end: the finetune stage's logic (stages/finetune.py parses arguments).
+
+Start from the base or the previous model (finetune.init_from), check the optimizer and the memory
+estimate before any weight loads, train on the weighted rows (`isara.train.sft`) with checkpoints in
+a scratch folder beside the output, and write the model folder atomically with its tokenizer and
+model card (an adapter names models/iter0, not the weights it leads to). Only the main process
+writes; the scratch folder is removed once the model is in place.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Sequence
+
+from isara.atomic import atomic_dir, write_json
+from isara.config import Params
+from isara.devices import resolve_dtype
+from isara.lm.models import load_configured, source_stamp
+from isara.lm.sources import name_base, trained_base
+from isara.train.checkpoints import remove_scratch, scratch_dir
+from isara.train.curves import write_curves
+from isara.train.launch import train_device, world_size
+from isara.train.memory import check_training_memory
+from isara.train.model_card import model_card, training_data
+from isara.train.sft import check_optimizer, finetune, run_fingerprint, save_trained, train_precision
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one fine-tune writes: the model folder, its statistics and its dvclive curves."""
+    model: str
+    metrics: str
+    curves: str
+
+
+@dataclass(frozen=True)
+class Result:
+    start: str  # the model it started from
+    rows: int
+    processes: int
+    resumed_from: int | None
+    written: bool  # False in every process but the main one
+
+
+def train_model(p: Params, name: str, stage: str, rows: Sequence[dict], train_file: str, base: str, previous: str,
+                out: Outputs) -> Result:
+    """Fine-tune NAME (built by DVC stage STAGE) on ROWS and write its folder, metrics and curves."""
+    cfg = p.finetune
+    device = train_device(p.model.device)
+    start = previous if cfg.init_from == "previous" else base
+    dtype = resolve_dtype(p.model.dtype, device)
+    load_dtype, bf16, fp16 = train_precision(cfg.method, dtype, device)
+    check_optimizer(cfg)
+    if cfg.check_memory:
+        check_training_memory(start, cfg, dtype, device, world_size())
+    model, tokenizer, fmt = load_configured(start, p.model, device=device, dtype=load_dtype,
+                                            trainable_adapter=cfg.method == "lora")
+    scratch = scratch_dir(out.model)
+    fingerprint = run_fingerprint(rows, cfg, p.seed, source_stamp(start), dtype, world_size())
+    trained = finetune(model, tokenizer, fmt, rows, cfg, p.seed, scratch, fingerprint, (bf16, fp16))
+    final = save_trained(trained, scratch, cfg, load_dtype)
+    result = Result(start, len(rows), world_size(), trained.resumed_from, final is not None)
+    if final is None:
+        return result  # not the main process: it writes nothing
+    stats = trained.stats
+    card = model_card(name, stage, start, p, {"train_file": train_file, **training_data(rows)}, stats,
+                      [f"metrics/methods/{name}/<suite>.json"])
+    with atomic_dir(out.model) as tmp:
+        for path in final.iterdir():
+            shutil.move(str(path), tmp / path.name)
+        name_base(tmp, trained_base(start))
+        tokenizer.save_pretrained(tmp)
+        (tmp / "README.md").write_text(card)
+    write_curves(out.curves, trained.trainer.state.log_history)
+    write_json(out.metrics, {"init_from": start, "method": cfg.method, **stats})
+    remove_scratch(scratch)
+    return result
