@@ -90,11 +90,13 @@ def method_outcomes(rows_by_method: dict[str, list[dict]], methods: Sequence[str
     return own, f"{harm_set} prompts, {judge} judge"
 
 
-def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str], seed: int) -> tuple[list[dict], str]:
-    """One row per method (in `methods` order) and a caption naming the prompt set and judge."""
+def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str],
+                  seed: int) -> tuple[list[dict], str, dict[str, Outcomes]]:
+    """One row per method (in `methods` order), a caption naming the prompt set and judge, and the
+    outcomes the rows come from (`rounds_line` compares them)."""
     own, caption = method_outcomes(rows_by_method, methods)
     references = {ref: own[ref] for ref in REFERENCES if ref in own}
-    return [method_row(m, own[m], references, seed) for m in methods if m in own], caption
+    return [method_row(m, own[m], references, seed) for m in methods if m in own], caption, own
 
 
 def rounds_line(own: dict[str, Outcomes], rounds: Sequence[str], seed: int) -> str:
