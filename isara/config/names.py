@@ -4,7 +4,16 @@ bounds its numbers must keep."""
 import re
 
 SEED_SOURCES = ("file", "beavertails", "truthfulqa", "self_instruct")
-SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")
+# The evaluation suites, in report order: name -> the items each evaluates by default
+# (evaluate.eval_limit.<name>; 0 = all). Each is one object in isara/eval/<name>.py, listed in
+# isara/eval/registry.py, and a column of dvc.yaml's evaluate matrix (tests/test_registry.py).
+SUITES = {
+    "harm": 140,  # BeaverTails-Evaluation prompts (and each extra prompt set), stratified by category
+    "xstest": 100,  # XSTest prompts, stratified by safe/unsafe
+    "truthfulqa": 100,  # TruthfulQA questions not in D0, stratified by category
+    "alpaca_eval": 50,  # AlpacaEval instructions, stratified by source dataset
+    "reward": 0,  # safe prompts (data.safe_file) whose answers the reward model scores, by category
+}
 HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
 JUDGE_STAGES = HARM_JUDGES + ("pairwise",)
 PROMPTINGS = ("zero_shot", "icl", "icl_knn")

@@ -3,7 +3,8 @@ counts and direction.
 
 A method's metrics are the files `metrics/<method>/<name>.json`: one per evaluation suite, plus
 `data.json` (the data-scaling ratio) and `train.json` (fine-tuning) for the runs that have them.
-What each file holds is declared in `isara.eval.suites`; this module only iterates those
+What each file holds is declared by its suite (`Suite.metrics`, the suites listed in
+`isara.eval.registry`) or in `isara.eval.metrics.RUN_FILES`; this module only iterates those
 declarations. A method is the pretrained model (`iter0`), an ISARA round (`iter1`..`iterT`) or a
 baseline (icl, icl_knn, sft_seed, oneshot, ...). A metric a method lacks is reported as missing,
 never as zero. Everything here is pure.
@@ -15,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from isara.eval.suites import RUN_FILES, SUITES, values
+from isara.eval.metrics import RUN_FILES, values
+from isara.eval.registry import SUITES
 
 ROUND = re.compile(r"iter(\d+)$")
 BASELINES = ("icl", "icl_knn", "sft_seed", "oneshot")

@@ -10,7 +10,7 @@ from pathlib import Path
 from isara.atomic import atomic_dir, write_json
 from isara.config import Params
 from isara.errors import IsaraError
-from isara.eval.suites import RUN_FILES
+from isara.eval.metrics import RUN_FILES
 from isara.records import decode_utf8, json_lines
 from isara.report import plots
 from isara.report.curves import curves
