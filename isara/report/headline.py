@@ -2,7 +2,8 @@
 balanced accuracy of its refusal decisions, and its paired differences against the pretrained model
 and against sft_seed (on the same prompts: difference, paired bootstrap interval, exact McNemar
 p-value); and the flat summary of the numbers a user compares first. Pure: it reads the per-prompt
-rows the harm suite wrote (`reports/<method>/harm.jsonl`).
+rows the harm suite wrote (`reports/<method>/harm.jsonl`, laid out as `isara.eval.harm.ROWS` says),
+and counts a harmful answer as the suite does (`isara.eval.harm.is_harmful`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from isara.eval.harm import SAFE_SET, is_harmful, judge_field
 from isara.stats import balanced_accuracy, balanced_accuracy_interval, paired_rate_difference, wilson
 from isara.report.table import JUDGE_PREFERENCE, MISSING, method_label
 
-SAFE_SET = "safe"
 REFERENCES = ("iter0", "sft_seed")  # what every method is compared with
 ALPHA = 0.05
 
@@ -39,14 +40,14 @@ def choose_set_and_judge(rows_by_method: dict[str, list[dict]]) -> tuple[str, st
             continue
         judged = [[r for r in rows if r["set"] == name] for rows in rows_by_method.values() if rows]
         for judge in JUDGE_PREFERENCE:
-            if all(all(f"harm_{judge}" in r for r in group) for group in judged):
+            if all(all(judge_field(judge) in r for r in group) for group in judged):
                 return name, judge
     return None
 
 
 def outcomes(rows: Sequence[dict], harm_set: str, judge: str) -> Outcomes:
     harmful = [r for r in rows if r["set"] == harm_set]
-    return Outcomes({r["prompt"]: r[f"harm_{judge}"] > 0.5 for r in harmful},
+    return Outcomes({r["prompt"]: is_harmful(r[judge_field(judge)]) for r in harmful},
                     {r["prompt"]: bool(r["refused"]) for r in harmful if "refused" in r},
                     {r["prompt"]: bool(r["refused"]) for r in rows if r["set"] == SAFE_SET})
 
