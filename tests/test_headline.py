@@ -76,3 +76,10 @@ def test_a_round_worse_than_the_one_before_is_said_plainly():
     same = rounds_line(own, ["iter1", "iter3"], seed=0)
     assert "worse than ISARA round 1 on over-refusal" in same  # +0.45, p < 0.05
     assert rounds_line(own, ["iter1"], seed=0) == "" and rounds_line({}, ["iter1", "iter2"], seed=0) == ""
+
+
+def test_the_summary_keys_are_those_the_suites_and_run_files_declare():
+    from isara.report.headline import summary_keys
+
+    assert summary_keys() == [("data", "scaling_ratio"), ("truthfulqa", "rougeL_diff"), ("alpaca_eval", "win_rate"),
+                              ("alpaca_eval", "standard_error"), ("alpaca_eval", "length_controlled_winrate")]

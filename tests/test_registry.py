@@ -1,8 +1,8 @@
 """The suite registry: one object per suite (isara/eval/<name>.py), listed once in
 isara/eval/registry.py; params validation (isara.config.names.SUITES), the suites' inputs
 (isara.eval.inputs.INPUTS) and dvc.yaml's evaluate matrix name the same suites in the same order. A
-toy suite registered in those places is validated, fingerprinted, run, declared and reported
-like the built-in ones."""
+toy suite registered in those places is validated, fingerprinted, run, declared, reported and
+summarised like the built-in ones."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _toy_run(ctx):
 TOY = Suite("toy", "A toy suite", Inputs(lambda p: {"toy": [{"prompt": "say ok"}, {"prompt": "say no"}]},
                                          lambda p: [(p.data.eval_file, "")]),
             _toy_run, {"prompt": "the prompt", "answer": "the answer"},
-            (Metric("score", "toy_score", "exact match", "n", True),))
+            (Metric("score", "toy_score", "exact match", "n", True),), summary=("score",))
 
 
 @pytest.fixture
@@ -111,6 +111,7 @@ def test_a_registered_suite_is_read_run_declared_and_reported(toy, tmp_path):
     (tmp_path / "metrics/iter1").mkdir(parents=True)
     (tmp_path / "metrics/iter1/toy.json").write_text(json.dumps(metrics))
     report = write_report(tmp_path / "metrics", tmp_path / "work", tmp_path / "report", p,
-                          tmp_path / "reports", tmp_path / "judges").read_text()
+                          tmp_path / "reports", tmp_path / "judges", tmp_path / "summary.json").read_text()
     assert "| method | toy_score |" in report and "| ISARA round 1 | 0.250 |" in report
     assert "| toy_score | higher | exact match | 2 |" in report
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"score_iter1": 0.25}

@@ -37,4 +37,4 @@ SUITE = Suite("alpaca_eval", "AlpacaEval win rate against the reference outputs"
     Metric("win_rate", "alpaca_win_rate", "{judge}", "n", True),
     Metric("length_controlled_winrate", "alpaca_lc_win_rate", "{judge}", "n", True),
     Metric("mean_output_words", "alpaca_output_words", "word count", "n"),
-))
+), summary=("win_rate", "standard_error", "length_controlled_winrate"))  # as alpaca_eval names them

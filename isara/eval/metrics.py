@@ -31,12 +31,13 @@ class MetricsFile:
     name: str  # the file's name: metrics/methods/<method>/<name>.json
     title: str
     metrics: tuple[Metric, ...]
+    summary: tuple[str, ...] = ()  # its keys copied into metrics/summary.json as <key>_<method>
 
 
 RUN_FILES = {
     "data": MetricsFile("data", "Data scaling |D0 + accepted| / |D0|", (
         Metric("scaling_ratio", "scaling_ratio", "pool / D0", "seed_size", True),
-    )),
+    ), summary=("scaling_ratio",)),
     "filter": MetricsFile("filter", "The round's filter and the diversity of what it accepted", (
         Metric("contaminated", "contaminated", "audit", "candidates", False),
         Metric("diversity.distinct_2_questions", "distinct_2_questions", "word bigrams", "diversity.n", True),

@@ -30,6 +30,7 @@ class Suite:
     run: Callable[[Context], tuple[dict, list[dict]]]  # (metrics, one row per item) of one method
     rows: dict[str, str]  # the fields of each per-item row (reports/<method>/<name>.jsonl) -> what each holds
     metrics: tuple[Metric, ...]  # the numbers of its metrics file the report shows (isara.eval.metrics)
+    summary: tuple[str, ...] = ()  # keys of its metrics file copied into metrics/summary.json as <key>_<method>
 
     def items(self, p: Params) -> dict[str, list[dict]]:
         """Every item list it reads, by name, before its eval limit."""

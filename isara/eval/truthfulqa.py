@@ -202,4 +202,4 @@ SUITE = Suite("truthfulqa", "TruthfulQA (ROUGE-L as lm-eval truthfulqa_gen; MC1/
     Metric("rougeL_acc", "truthfulqa_rougeL_acc", "rougeL", "n", True),
     Metric("mc1", "truthfulqa_mc1", "log-likelihood", "n", True),
     Metric("mc2", "truthfulqa_mc2", "log-likelihood", "n", True),
-))
+), summary=("rougeL_diff",))  # as lm-evaluation-harness names it

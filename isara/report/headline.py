@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from isara.eval.harm import SAFE_SET, is_harmful, judge_field
+from isara.eval.metrics import RUN_FILES
+from isara.eval.registry import SUITES
 from isara.stats import balanced_accuracy, balanced_accuracy_interval, paired_rate_difference, wilson
 from isara.report.table import JUDGE_PREFERENCE, MISSING, method_label
 
@@ -162,15 +164,15 @@ def headline_table(rows: list[dict], caption: str) -> str:
     return "\n".join(lines)
 
 
-# (metrics file, key) of the summary's other numbers, named as lm-evaluation-harness (rougeL_diff) and
-# alpaca_eval (win_rate, standard_error, length_controlled_winrate) name them, with `_<method>` added.
-SUMMARY_KEYS = (("data", "scaling_ratio"), ("truthfulqa", "rougeL_diff"), ("alpaca_eval", "win_rate"),
-                ("alpaca_eval", "standard_error"), ("alpaca_eval", "length_controlled_winrate"))
+def summary_keys() -> list[tuple[str, str]]:
+    """(metrics file, key) of the summary's other numbers: those each run file and then each suite of
+    the registry declares (`summary`), named as in their files with `_<method>` added."""
+    return [(declared.name, key) for declared in (*RUN_FILES.values(), *SUITES.values()) for key in declared.summary]
 
 
 def summary(rows: list[dict], runs: dict[str, dict[str, dict]], accepted: dict[str, int]) -> dict:
     """The flat numbers a user compares first: `<metric>_<method>` (rates with their intervals'
-    ends) from the first table's rows, the SUMMARY_KEYS found in each method's metrics files
+    ends) from the first table's rows, the `summary_keys` found in each method's metrics files
     (`runs`: method -> {file name: metrics}), and the accepted samples per run."""
     out: dict[str, float | int] = {}
     for r in rows:
@@ -182,7 +184,7 @@ def summary(rows: list[dict], runs: dict[str, dict[str, dict]], accepted: dict[s
         if r["balanced_accuracy"]:
             out[f"balanced_accuracy_{m}"] = round(r["balanced_accuracy"]["value"], 4)
     for method, files in runs.items():
-        for name, key in SUMMARY_KEYS:
+        for name, key in summary_keys():
             value = (files.get(name) or {}).get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[f"{key}_{method}"] = round(float(value), 4)
