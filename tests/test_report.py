@@ -286,3 +286,12 @@ def test_the_columns_the_curves_and_figures_draw_are_declared():
     named = [name.format(judge="refusal") for name in curves.FIELDS.values()]
     named += [key for key, _ in plots.TRUTHFULQA] + [plots.WIN_RATE, plots.SCALING, "demo_" + plots.HARMFUL_RATE + "_refusal"]
     assert [name for name in named if not any(re.fullmatch(pattern, name) for pattern in declared)] == []
+
+
+def test_a_method_is_an_isara_round_by_its_name_alone():
+    from isara.config.names import round_number
+    from isara.report.table import method_label
+
+    assert [round_number(m) for m in ("iter0", "iter1", "iter12", "oneshot", "sft_seed", "iter", "iter01")] == \
+        [0, 1, 12, None, None, None, None]
+    assert [method_label(m) for m in ("iter0", "iter2", "icl")] == ["pretrained", "ISARA round 2", "icl"]

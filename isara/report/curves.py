@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from isara.config.names import round_number
 from isara.labels import CURATION_REASONS
 from isara.report.samples import rejection_counts
-from isara.report.table import JUDGE_PREFERENCE, Cell, method_label, metric_columns, round_of
+from isara.report.table import JUDGE_PREFERENCE, Cell, method_label, metric_columns
 
 # The fields dvc.yaml's plots draw -> the report column each holds, a column that the suites or the
 # run files declare (isara.eval; tests/test_report.py checks each). A {judge} column is by the first
@@ -50,8 +51,8 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
             out[reason] = counts.get(reason, 0) if method in samples else None
         return out
 
-    rounds = [m for m in methods if round_of(m) is not None]
+    rounds = [m for m in methods if round_number(m) is not None]
     return {
-        "rounds": [{"round": round_of(m), **row(m)} for m in rounds],
+        "rounds": [{"round": round_number(m), **row(m)} for m in rounds],
         "methods": [{"method": method_label(m), **row(m)} for m in methods],
     }

@@ -14,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from isara.report.table import Cell, method_label, method_order, round_of  # noqa: E402
+from isara.config.names import round_number  # noqa: E402
+from isara.report.table import Cell, method_label, method_order  # noqa: E402
 
 Table = dict[str, dict[str, Cell]]
 # The report columns the figures draw, as the suites and run files declare them (isara.eval;
@@ -26,11 +27,11 @@ HARMFUL_RATE = "harmful_rate"  # the harm suite's {set}_harmful_rate_{judge} col
 
 
 def _rounds(table: Table) -> list[str]:
-    return [m for m in method_order(table) if round_of(m) is not None]
+    return [m for m in method_order(table) if round_number(m) is not None]
 
 
 def _baselines(table: Table) -> list[str]:
-    return [m for m in method_order(table) if round_of(m) is None]
+    return [m for m in method_order(table) if round_number(m) is None]
 
 
 def _save(fig, path: Path) -> str:
@@ -46,7 +47,7 @@ def _by_round(ax, table: Table, key: str, label: str, baselines: bool = True) ->
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     drawn = False
     if rounds:
-        ax.plot([round_of(m) for m in rounds], [table[m][key].value for m in rounds], marker="o", label=label)
+        ax.plot([round_number(m) for m in rounds], [table[m][key].value for m in rounds], marker="o", label=label)
         drawn = True
     if baselines:
         colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
