@@ -1,5 +1,6 @@
-"""Every evaluation suite, by name, in report order: what the evaluate stage runs, the report reads
-and the plots draw. One line per suite (its object: isara/eval/<name>.py).
+"""Every evaluation suite, by name, in report order: what the evaluate stage runs and whose
+declarations the report's tables and metrics/summary.json iterate. One line per suite (its object:
+isara/eval/<name>.py).
 
 Params validation cannot import the suites (isara/config lies beneath isara/eval, and `isara check`
 stays light), so it reads the names and default eval limits from isara.config.names.SUITES; dvc.yaml's
