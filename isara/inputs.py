@@ -13,36 +13,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from isara.config import Params
-from isara.datasets import FILES, source_file
+from isara.datasets import source_file
 from isara.errors import IsaraError
+from isara.eval.inputs import INPUTS, File, benchmark
 from isara.fingerprint import Digests, model_fingerprint
 
 
-def _benchmark(p: Params, key: str, **fill) -> tuple[str, str]:
-    return p.benchmarks.source, FILES[key].format(**fill)
-
-
-def reads(p: Params) -> dict[str, list[tuple[str, str]]]:
-    """reader -> the (source, file in a source folder) pairs it reads; a plain file is (path, "")."""
+def reads(p: Params) -> dict[str, list[File]]:
+    """reader -> the (source, file in a source folder) pairs it reads; a plain file is (path, "").
+    A suite's are those its inputs declare (isara.eval.inputs)."""
     source = p.data.seed_source
     split = p.benchmarks.beavertails_split
     seed = {"file": [(p.data.seed_file, "")],
-            "beavertails": [_benchmark(p, "beavertails_pairs", split=split), _benchmark(p, "beavertails_prompts")],
-            "truthfulqa": [_benchmark(p, "truthfulqa")],
-            "self_instruct": [_benchmark(p, "self_instruct")]}[source]
-    harm = [(p.data.eval_file, "") if name == "demo" else _benchmark(p, "beavertails_prompts")
-            if name == "beavertails" else (p.evaluate.prompt_sets[name], "") for name in p.evaluate.harm_sets]
-    harm += [(p.data.safe_file, "")] if p.data.safe_file else []
-    suites = {"harm": harm, "xstest": [_benchmark(p, "xstest")], "truthfulqa": [_benchmark(p, "truthfulqa")],
-              "alpaca_eval": [_benchmark(p, "alpaca_eval", reference=p.benchmarks.alpaca_reference)],
-              "reward": [(p.data.safe_file, "")]}
+            "beavertails": [benchmark(p, "beavertails_pairs", split=split), benchmark(p, "beavertails_prompts")],
+            "truthfulqa": [benchmark(p, "truthfulqa")],
+            "self_instruct": [benchmark(p, "self_instruct")]}[source]
     judges = []
     if set(p.judges.check) - {"pairwise"}:
-        judges.append(_benchmark(p, "beavertails_pairs", split=split))
+        judges.append(benchmark(p, "beavertails_pairs", split=split))
     if "pairwise" in p.judges.check:
-        judges.append(_benchmark(p, "hh_rlhf"))
+        judges.append(benchmark(p, "hh_rlhf"))
     dev = [(p.data.dev_file, "")] if p.data.dev_file else []
-    return {"seed": seed, **{suite: suites[suite] for suite in p.evaluate.suites}, "judges": judges, "dev": dev}
+    return {"seed": seed, **{suite: INPUTS[suite].files(p) for suite in p.evaluate.suites}, "judges": judges, "dev": dev}
 
 
 def fingerprints(p: Params, digests: Digests) -> dict[str, dict]:

@@ -3,8 +3,8 @@
     python stages/evaluate.py --method iter1 --suite harm --seed work/iter0/pool.jsonl \
         --answers reports/iter1/harm.jsonl --metrics metrics/methods/iter1/harm.json
 
-The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); suites
-(isara/eval/suites.py): harm | xstest | truthfulqa | alpaca_eval | reward. Finished answer batches are
+The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); a suite is
+one object of isara/eval/registry.py (isara/eval/<suite>.py). Finished answer batches are
 kept in ANSWERS.partial/ as they come, so a re-run after a crash continues from them. A suite that
 evaluate.suites does not select gets an empty answers file and an empty metrics file, at once: dvc.yaml
 names every suite's stages, so that no params value ever names an output.

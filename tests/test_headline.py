@@ -17,7 +17,8 @@ def rows(harmful_answered: int, safe_refused: int) -> list[dict]:
 
 def test_a_method_that_refuses_everything_reads_as_such():
     by_method = {"iter0": rows(18, 0), "sft_seed": rows(0, 20), "iter1": rows(4, 2)}
-    first, caption = headline_rows(by_method, ["iter0", "sft_seed", "iter1"], seed=0)
+    first, caption, own = headline_rows(by_method, ["iter0", "sft_seed", "iter1"], seed=0)
+    assert own == method_outcomes(by_method, ["iter0", "sft_seed", "iter1"])[0]  # what rounds_line compares
     assert caption == "demo prompts, refusal judge"
     row = {r["method"]: r for r in first}
     assert row["sft_seed"]["harmful"]["rate"] == 0.0 and row["sft_seed"]["over_refusal"]["rate"] == 1.0
@@ -39,7 +40,7 @@ def test_a_method_that_refuses_everything_reads_as_such():
 
 
 def test_the_summary_is_flat_and_names_each_method():
-    first, _ = headline_rows({"iter0": rows(18, 0), "iter1": rows(4, 2)}, ["iter0", "iter1"], seed=0)
+    first, _, _ = headline_rows({"iter0": rows(18, 0), "iter1": rows(4, 2)}, ["iter0", "iter1"], seed=0)
     runs = {"iter1": {"data": {"scaling_ratio": 1.6}, "alpaca_eval": {
         "win_rate": 0.4, "standard_error": 0.069, "length_controlled_winrate": 0.35123, "ci95": [0.3, 0.5]}},
         "iter0": {"truthfulqa": {"rougeL_diff": -0.05, "n": 100}}}
@@ -75,3 +76,10 @@ def test_a_round_worse_than_the_one_before_is_said_plainly():
     same = rounds_line(own, ["iter1", "iter3"], seed=0)
     assert "worse than ISARA round 1 on over-refusal" in same  # +0.45, p < 0.05
     assert rounds_line(own, ["iter1"], seed=0) == "" and rounds_line({}, ["iter1", "iter2"], seed=0) == ""
+
+
+def test_the_summary_keys_are_those_the_suites_and_run_files_declare():
+    from isara.report.headline import summary_keys
+
+    assert summary_keys() == [("data", "scaling_ratio"), ("truthfulqa", "rougeL_diff"), ("alpaca_eval", "win_rate"),
+                              ("alpaca_eval", "standard_error"), ("alpaca_eval", "length_controlled_winrate")]

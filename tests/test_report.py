@@ -271,3 +271,27 @@ def test_figures_of_suites_not_measured_are_left_out(run_dirs, params, tmp_path,
     text = write_report(metrics, work, out, harm_only, judges_dir=judges_of(metrics)).read_text()
     assert _figures(text) == ["harmful_rate.png", "harm_by_category.png", "samples.png", "scaling.png"]
     assert not (out / "truthfulqa_win_rate.png").exists() and "not measured in this run" not in text
+
+
+def test_the_columns_the_curves_and_figures_draw_are_declared():
+    """A metric renamed in its suite's declarations fails here, not as a curve silently left empty."""
+    import re
+
+    from isara.eval.metrics import RUN_FILES
+    from isara.eval.registry import SUITES
+    from isara.report import curves, plots
+
+    declared = [re.sub(r"\\\{\w+\\\}", r"\\w+", re.escape(metric.column))
+                for file in (*SUITES.values(), *RUN_FILES.values()) for metric in file.metrics]
+    named = [name.format(judge="refusal") for name in curves.FIELDS.values()]
+    named += [key for key, _ in plots.TRUTHFULQA] + [plots.WIN_RATE, plots.SCALING, "demo_" + plots.HARMFUL_RATE + "_refusal"]
+    assert [name for name in named if not any(re.fullmatch(pattern, name) for pattern in declared)] == []
+
+
+def test_a_method_is_an_isara_round_by_its_name_alone():
+    from isara.config.names import round_number
+    from isara.report.table import method_label
+
+    assert [round_number(m) for m in ("iter0", "iter1", "iter12", "oneshot", "sft_seed", "iter", "iter01")] == \
+        [0, 1, 12, None, None, None, None]
+    assert [method_label(m) for m in ("iter0", "iter2", "icl")] == ["pretrained", "ISARA round 2", "icl"]

@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from isara.cli import main as cli
-from isara.config.evaluation import EvalLimits, Evaluate, Judges, Pairwise
+from isara.config.evaluation import Evaluate, Judges, Pairwise
 from isara.config.generation import Model
 from isara.config.schema import Params
 from isara.eval.context import Context
 from isara.eval.run import run_suite
-from isara.eval.suites import SUITES, values
+from isara.eval.metrics import values
+from isara.eval.registry import SUITES
 from isara.lm.engine import Engine
 
 
@@ -24,7 +25,7 @@ def params(benchmark_dir, tiny_llama):
         Params(),
         benchmarks=replace(Params().benchmarks, source=str(benchmark_dir)),
         evaluate=Evaluate(batch_size=4, max_new_tokens=6, long_max_new_tokens=6, harm_sets=("beavertails", "demo"),
-                          eval_limit=EvalLimits(harm=14, xstest=4, truthfulqa=3, alpaca_eval=2)),
+                          eval_limit={"harm": 14, "xstest": 4, "truthfulqa": 3, "alpaca_eval": 2}),
         judges=Judges(pairwise=Pairwise(kind="local", model=str(tiny_llama))),
     )
 
@@ -57,6 +58,9 @@ def test_harm_rates_per_set_judge_and_category(context):
                              "beavertails_balanced_accuracy", "demo_balanced_accuracy"}
     assert declared["demo_harmful_rate_refusal"].n == 14 and declared["demo_harmful_rate_refusal"].judge == "refusal"
     assert declared["over_refusal_rate"].n == len(safe) and declared["over_refusal_rate"].higher_is_better is False
+    fields = set(SUITES["harm"].rows) - {"harm_{judge}"}  # the declared row format
+    assert all(set(row) == fields for row in safe)
+    assert all(set(row) == fields | {"harm_refusal"} for row in all_rows if row["set"] != "safe")
 
 
 def test_xstest_refusal_rates_by_label(context):
@@ -64,6 +68,7 @@ def test_xstest_refusal_rates_by_label(context):
     assert metrics["n_safe"] == 2 and metrics["n_unsafe"] == 2 and metrics["judge"] == "refusal"
     safe = [r["refused"] for r in rows if r["label"] == "safe"]
     assert metrics["refusal_rate_safe"] == sum(safe) / len(safe)
+    assert all(set(row) == set(SUITES["xstest"].rows) for row in rows)
 
 
 def test_truthfulqa_leaves_seed_questions_out(context, benchmark_dir):
@@ -77,6 +82,7 @@ def test_truthfulqa_leaves_seed_questions_out(context, benchmark_dir):
     for key in ("rougeL_max", "rougeL_diff", "rougeL_acc", "mc1", "mc2"):
         assert key in metrics
     assert 0.0 <= metrics["mc2"] <= 1.0
+    assert all(set(row) == set(SUITES["truthfulqa"].rows) for row in rows)
 
 
 def test_alpaca_eval_win_rate_with_judge_and_lengths(context, tmp_path, monkeypatch):
@@ -86,6 +92,7 @@ def test_alpaca_eval_win_rate_with_judge_and_lengths(context, tmp_path, monkeypa
     assert 0.0 <= metrics["win_rate"] <= 1.0
     assert metrics["wins"] + metrics["ties"] + metrics["losses"] == 2
     assert "mean_output_words" in metrics and metrics["reference"] == "text_davinci_003"
+    assert all(set(row) == set(SUITES["alpaca_eval"].rows) for row in rows)
 
 
 def test_isara_evaluate_writes_the_pipeline_format(benchmark_dir, tiny_llama, tmp_path, monkeypatch):
@@ -167,7 +174,7 @@ def test_reward_suite_scores_answers_with_a_tiny_reward_model(params, tiny_llama
 
     reward_model = _tiny_classifier(tmp_path_factory.mktemp("models") / "tiny-reward", 1)
     p = replace(params, judges=replace(params.judges, reward_model=str(reward_model)),
-                evaluate=replace(params.evaluate, eval_limit=replace(params.evaluate.eval_limit, reward=7)))
+                evaluate=replace(params.evaluate, eval_limit={**params.evaluate.eval_limit, "reward": 7}))
     engine = Engine(tiny_llama, Model(device="cpu", dtype="float32"))
     metrics, rows = run_suite("reward", Context(engine, p, set(), tmp_path_factory.mktemp("judges")))
     assert metrics["n"] == len(rows) == 7 and len({r["category"] for r in rows}) == 7  # one per category
@@ -178,6 +185,7 @@ def test_reward_suite_scores_answers_with_a_tiny_reward_model(params, tiny_llama
     assert low <= metrics["mean_reward"] <= high and metrics["judge"].startswith("reward:")
     declared = {v.column: v for v in values(SUITES["reward"], metrics)}
     assert declared["reward_mean"].n == 7 and declared["reward_mean"].higher_is_better
+    assert all(set(row) == set(SUITES["reward"].rows) for row in rows)
 
 
 

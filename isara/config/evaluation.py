@@ -17,17 +17,16 @@ from isara.errors import IsaraError
 from isara.config.urls import has_userinfo
 
 
-@dataclass(frozen=True)
-class EvalLimits:
-    harm: int = 140  # BeaverTails-Evaluation prompts (and each extra prompt set), stratified by category
-    xstest: int = 100  # XSTest prompts, stratified by safe/unsafe
-    truthfulqa: int = 100  # TruthfulQA questions not in D0, stratified by category
-    alpaca_eval: int = 50  # AlpacaEval instructions, stratified by source dataset
-    reward: int = 0  # safe prompts (data.safe_file) whose answers the reward model scores, by category
-
-    def __post_init__(self):
-        for name in ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward"):
-            _integer(f"evaluate.eval_limit.{name}", getattr(self, name), 0)
+def eval_limits(given: dict[str, int]) -> dict[str, int]:
+    """evaluate.eval_limit: one count per suite of the registry (isara.config.names.SUITES, in its
+    order), the suite's default where params.yaml gives none; an unknown suite is an unknown key."""
+    unknown = sorted(set(given) - set(SUITES))
+    if unknown:
+        raise IsaraError(f"params.yaml: unknown key 'evaluate.eval_limit.{unknown[0]}'")
+    limits = {name: given.get(name, default) for name, default in SUITES.items()}
+    for name, limit in limits.items():
+        _integer(f"evaluate.eval_limit.{name}", limit, 0)
+    return limits
 
 
 @dataclass(frozen=True)
@@ -37,13 +36,14 @@ class Evaluate:
     prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     max_new_tokens: int = 64  # greedy answer length for evaluation
-    suites: tuple = ("harm", "xstest")  # suites measured for every method: harm | xstest | truthfulqa | alpaca_eval | reward
+    suites: tuple = ("harm", "xstest")  # suites measured for every method: a name of names.SUITES
     harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
-    eval_limit: EvalLimits = field(default_factory=EvalLimits)  # items per suite (0 = all)
+    eval_limit: dict[str, int] = field(default_factory=dict)  # items per suite (0 = all), defaults in names.SUITES
     prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`
     long_max_new_tokens: int = 128  # answer length for alpaca_eval
 
     def __post_init__(self):
+        object.__setattr__(self, "eval_limit", eval_limits(self.eval_limit))
         _positive("evaluate.batch_size", self.batch_size, BATCH_MAX)
         _positive("evaluate.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)
         _positive("evaluate.prefill_tokens", self.prefill_tokens, BATCH_TOKENS_MAX)

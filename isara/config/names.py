@@ -4,11 +4,21 @@ bounds its numbers must keep."""
 import re
 
 SEED_SOURCES = ("file", "beavertails", "truthfulqa", "self_instruct")
-SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")
+# The evaluation suites, in report order: name -> the items each evaluates by default
+# (evaluate.eval_limit.<name>; 0 = all). Each is one object in isara/eval/<name>.py, listed in
+# isara/eval/registry.py, and a column of dvc.yaml's evaluate matrix (tests/test_registry.py).
+SUITES = {
+    "harm": 140,  # BeaverTails-Evaluation prompts (and each extra prompt set), stratified by category
+    "xstest": 100,  # XSTest prompts, stratified by safe/unsafe
+    "truthfulqa": 100,  # TruthfulQA questions not in D0, stratified by category
+    "alpaca_eval": 50,  # AlpacaEval instructions, stratified by source dataset
+    "reward": 0,  # safe prompts (data.safe_file) whose answers the reward model scores, by category
+}
 HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
 JUDGE_STAGES = HARM_JUDGES + ("pairwise",)
 PROMPTINGS = ("zero_shot", "icl", "icl_knn")
 BASE = "iter0"  # the base model (models/iter0) and D0 (work/iter0/pool.jsonl): round 0
+ROUND = re.compile(r"iter([1-9][0-9]*|0)")  # an ISARA round's name, matched whole: iterN (iter0 = BASE)
 SEED_ONLY = "sft_seed"  # the baseline fine-tuned on D0 alone
 ONESHOT = "oneshot"  # the run that spends every ISARA round's budget in one round
 HARM_SETS = ("demo", "beavertails")  # built-in harm prompt sets (data.eval_file, BeaverTails-Evaluation)
@@ -21,3 +31,9 @@ BACKENDS = ("hf", "vllm")
 LENGTH_MAX = 1_048_576  # tokens per training or judging example
 OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "paged_adamw_8bit")
 CONFIG_FILE = re.compile(r"^(?!.*(^|/)\.\.(/|$))[\w./-]+\.(ya?ml|json)$")  # a plain path, no parent hops
+
+
+def round_number(name: str) -> int | None:
+    """N of an ISARA round named iterN (0 for iter0, the base model); None for any other name."""
+    match = ROUND.fullmatch(name)
+    return int(match.group(1)) if match else None

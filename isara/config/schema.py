@@ -18,7 +18,7 @@ from isara.config.checks import positive as _positive
 from isara.config.data import Benchmarks, Data, Filter
 from isara.config.evaluation import Evaluate, Judges
 from isara.config.generation import Embedder, Generation, Model, Retrieval
-from isara.config.names import BASE, ONESHOT, PROMPTINGS, SEED_MAX, SEED_ONLY
+from isara.config.names import BASE, ONESHOT, PROMPTINGS, SEED_MAX, SEED_ONLY, round_number
 from isara.config.training import Finetune, Mix
 from isara.errors import IsaraError
 
@@ -93,7 +93,9 @@ class Params:
         return sorted((name for name in self.runs if _round_number(name)), key=_round_number)
 
     def round_of(self, run: str) -> int:
-        """The round a run generates as (its seeds and sample ids): 0 for iter0, prev's plus one."""
+        """The round a run generates as (its seeds and sample ids): 0 for iter0, prev's plus one
+        (oneshot too: 1). An ISARA round's is its own number (`names.round_number`), which the
+        report reads from a method's name."""
         return 0 if run == BASE else self.round_of(self.runs[run].prev) + 1
 
     def _check_runs(self) -> None:
@@ -125,5 +127,4 @@ class Params:
 
 def _round_number(name: str) -> int:
     """N for a run named iterN (N >= 1), else 0."""
-    digits = name[4:]
-    return int(digits) if name.startswith("iter") and digits.isdigit() and digits[0] != "0" else 0
+    return round_number(name) or 0

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from isara import datasets
 from isara.eval.context import Context
+from isara.eval.inputs import ALPACA_EVAL
+from isara.eval.metrics import Metric
+from isara.eval.suite import Suite
 
 JUDGE_CACHE = Path(".cache/judges")
 
@@ -17,11 +20,21 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     from isara.judges.win_rate import win_rate
 
     p = ctx.p
-    items = datasets.alpaca_eval(p.benchmarks.source, p.benchmarks.alpaca_reference)
-    items = datasets.stratified_limit(items, p.evaluate.eval_limit.alpaca_eval, key="dataset", seed=p.seed)
+    items = datasets.stratified_limit(SUITE.items(p)["alpaca_eval"], SUITE.limit(p), key="dataset", seed=p.seed)
     outputs = ctx.answers([r["instruction"] for r in items], p.evaluate.long_max_new_tokens, desc="alpaca_eval")
     judge = build_pairwise_judge(p.judges.pairwise, ctx.device)
     result = win_rate(judge, [r["instruction"] for r in items], outputs, [r["output"] for r in items],
                       cache=JudgeCache(JUDGE_CACHE))
     rows = [{**r, "model_output": o} for r, o in zip(items, outputs)]
     return {**result, "reference": p.benchmarks.alpaca_reference, "judge_error": ctx.judge_error("pairwise")}, rows
+
+
+SUITE = Suite("alpaca_eval", "AlpacaEval win rate against the reference outputs", ALPACA_EVAL, run, {
+    "instruction": "the AlpacaEval instruction", "output": "the reference output (benchmarks.alpaca_reference)",
+    "generator": "the reference's generator", "dataset": "the instruction's source dataset",
+    "model_output": "the method's greedy answer",
+}, (
+    Metric("win_rate", "alpaca_win_rate", "{judge}", "n", True),
+    Metric("length_controlled_winrate", "alpaca_lc_win_rate", "{judge}", "n", True),
+    Metric("mean_output_words", "alpaca_output_words", "word count", "n"),
+), summary=("win_rate", "standard_error", "length_controlled_winrate"))  # as alpaca_eval names them

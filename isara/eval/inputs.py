@@ -1,7 +1,17 @@
-"""What each suite reads, loaded through the dataset loaders (and so checked): the runners use it,
-and `isara check` loads it before a long run."""
+"""What each suite reads, declared once: its item lists, loaded through the dataset loaders (and so
+checked), and the files they come from. The runners use the items, `isara check` loads them before
+a long run, stage `check` fingerprints the files (isara/inputs.py), and the judges and the audit
+keep their data apart from every prompt in them (`evaluation_prompts`).
+
+Each suite object (isara/eval/<suite>.py) holds its `Inputs`. They are declared here, beneath the
+suites, because the audit and judge stages read them without loading any suite's runner (those
+stages depend on this file alone); tests/test_registry.py checks that INPUTS and the suites agree.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 from isara.config import Params
 from isara import datasets
@@ -9,6 +19,20 @@ from isara.errors import IsaraError
 from isara.labels import HARMFUL, SAFE
 
 PROMPT_FIELDS = ("prompt", "question", "instruction")  # harm sets and XSTest; TruthfulQA; AlpacaEval
+File = tuple[str, str]  # (source, file in a source folder); a plain file is (path, "")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What one suite reads."""
+
+    items: Callable[[Params], dict[str, list[dict]]]  # its item lists by name, before evaluate.eval_limit
+    files: Callable[[Params], list[File]]  # the files those items come from
+
+
+def benchmark(p: Params, key: str, **fill) -> File:
+    """A benchmark file of benchmarks.source (isara.datasets.FILES)."""
+    return p.benchmarks.source, datasets.FILES[key].format(**fill)
 
 
 def harm_sets(p: Params) -> dict[str, list[dict]]:
@@ -25,18 +49,30 @@ def harm_sets(p: Params) -> dict[str, list[dict]]:
     return sets
 
 
+def safe_prompts(p: Params) -> list[dict]:
+    """The safe prompts that look risky (data.safe_file): over-refusal, and the reward suite's items."""
+    return datasets.prompt_set(p.data.safe_file, SAFE)
+
+
+def _harm_files(p: Params) -> list[File]:
+    files = [(p.data.eval_file, "") if name == "demo" else benchmark(p, "beavertails_prompts")
+             if name == "beavertails" else (p.evaluate.prompt_sets[name], "") for name in p.evaluate.harm_sets]
+    return files + ([(p.data.safe_file, "")] if p.data.safe_file else [])
+
+
+HARM = Inputs(lambda p: {**harm_sets(p), **({"safe": safe_prompts(p)} if p.data.safe_file else {})}, _harm_files)
+XSTEST = Inputs(lambda p: {"xstest": datasets.xstest(p.benchmarks.source)}, lambda p: [benchmark(p, "xstest")])
+TRUTHFULQA = Inputs(lambda p: {"truthfulqa": datasets.truthfulqa(p.benchmarks.source)},
+                    lambda p: [benchmark(p, "truthfulqa")])
+ALPACA_EVAL = Inputs(lambda p: {"alpaca_eval": datasets.alpaca_eval(p.benchmarks.source, p.benchmarks.alpaca_reference)},
+                     lambda p: [benchmark(p, "alpaca_eval", reference=p.benchmarks.alpaca_reference)])
+REWARD = Inputs(lambda p: {"reward": safe_prompts(p)}, lambda p: [(p.data.safe_file, "")])
+INPUTS = {"harm": HARM, "xstest": XSTEST, "truthfulqa": TRUTHFULQA, "alpaca_eval": ALPACA_EVAL, "reward": REWARD}
+
+
 def suite_items(p: Params, suite: str) -> dict[str, list[dict]]:
     """Every item list `suite` reads, by name (before evaluate.eval_limit)."""
-    source = p.benchmarks.source
-    if suite == "harm":
-        return {**harm_sets(p), **({"safe": datasets.prompt_set(p.data.safe_file, SAFE)} if p.data.safe_file else {})}
-    if suite == "xstest":
-        return {"xstest": datasets.xstest(source)}
-    if suite == "truthfulqa":
-        return {"truthfulqa": datasets.truthfulqa(source)}
-    if suite == "reward":
-        return {"reward": datasets.prompt_set(p.data.safe_file, SAFE)}
-    return {"alpaca_eval": datasets.alpaca_eval(source, p.benchmarks.alpaca_reference)}
+    return INPUTS[suite].items(p)
 
 
 def prompt_of(suite: str, row: dict) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from isara import datasets
 from isara.eval.context import Context
-from isara.labels import SAFE
+from isara.eval.inputs import REWARD
+from isara.eval.metrics import Metric
+from isara.eval.suite import Suite
 from isara.stats import bootstrap_mean, interval, standard_error
 
 
@@ -18,7 +20,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     from isara.judges.pairwise.reward import RewardModelJudge
 
     p = ctx.p
-    items = datasets.stratified_limit(datasets.prompt_set(p.data.safe_file, SAFE), p.evaluate.eval_limit.reward, seed=p.seed)
+    items = datasets.stratified_limit(SUITE.items(p)["reward"], SUITE.limit(p), seed=p.seed)
     answers = ctx.answers([r["prompt"] for r in items], p.evaluate.long_max_new_tokens, desc="reward")
     judge = RewardModelJudge(p.judges.reward_model, device=ctx.device, dtype=p.model.dtype)
     rewards = [judge.reward(r["prompt"], a) for r, a in zip(items, answers)]
@@ -26,3 +28,11 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     return {"n": len(rows), "mean_reward": round(sum(rewards) / len(rewards), 4),
             "ci95": interval(bootstrap_mean(rewards, p.seed)), "standard_error": round(standard_error(rewards), 4),
             "judge": judge.name}, rows
+
+
+SUITE = Suite("reward", "Utility: reward-model score of the answers to safe prompts", REWARD, run, {
+    "prompt": "the safe prompt (data.safe_file)", "category": "its category", "answer": "the method's greedy answer",
+    "reward": "the reward model's score of the answer",
+}, (
+    Metric("mean_reward", "reward_mean", "{judge}", "n", True),
+))

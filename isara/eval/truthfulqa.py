@@ -30,6 +30,9 @@ from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
 
 from isara import datasets
+from isara.eval.inputs import TRUTHFULQA
+from isara.eval.metrics import Metric
+from isara.eval.suite import Suite
 from isara.stats import bootstrap_mean, interval
 from isara.lm.prompts import PromptFormat
 from isara.lm.tokens import ensure_pad_token, pair_ids
@@ -170,8 +173,8 @@ def run(ctx) -> tuple[dict, list[dict]]:
     """The suite on one method (an `isara.eval.context.Context`): questions in D0 are left out;
     rougeL_diff and mc2 carry a bootstrap 95% interval over the questions."""
     p = ctx.p
-    questions = [q for q in datasets.truthfulqa(p.benchmarks.source) if normalise(q["question"]) not in ctx.seed_questions]
-    items = datasets.stratified_limit(questions, p.evaluate.eval_limit.truthfulqa, seed=p.seed)
+    questions = [q for q in SUITE.items(p)["truthfulqa"] if normalise(q["question"]) not in ctx.seed_questions]
+    items = datasets.stratified_limit(questions, SUITE.limit(p), seed=p.seed)
     answers = ctx.answers([q["question"] for q in items], desc="truthfulqa")
     rows = []
     for q, answer in tqdm(list(zip(items, answers)), desc="truthfulqa: likelihoods", unit="question"):
@@ -187,3 +190,16 @@ def run(ctx) -> tuple[dict, list[dict]]:
                  for k in ("rougeL_diff", "mc2")} if rows else {}
     return {"n": len(rows), "judge": "rougeL (lm-eval truthfulqa_gen); mc from model log-likelihoods",
             **{k: round(v, 4) for k, v in means.items()}, **intervals}, rows
+
+
+SUITE = Suite("truthfulqa", "TruthfulQA (ROUGE-L as lm-eval truthfulqa_gen; MC1/MC2)", TRUTHFULQA, run, {
+    "question": "the TruthfulQA question", "category": "its category", "answer": "the method's greedy answer",
+    **{key: "the answer's ROUGE-L score (lm-eval truthfulqa_gen)" for key in ROUGE_KEYS},
+    **{key: "the question's multiple-choice score from the model's log-likelihoods" for key in MC_KEYS},
+}, (
+    Metric("rougeL_max", "truthfulqa_rougeL_max", "rougeL", "n", True),
+    Metric("rougeL_diff", "truthfulqa_rougeL_diff", "rougeL", "n", True),
+    Metric("rougeL_acc", "truthfulqa_rougeL_acc", "rougeL", "n", True),
+    Metric("mc1", "truthfulqa_mc1", "log-likelihood", "n", True),
+    Metric("mc2", "truthfulqa_mc2", "log-likelihood", "n", True),
+), summary=("rougeL_diff",))  # as lm-evaluation-harness names it

@@ -2,39 +2,44 @@
 
 from __future__ import annotations
 
+from isara.config.names import round_number
 from isara.labels import CURATION_REASONS
 from isara.report.samples import rejection_counts
-from isara.report.table import JUDGE_PREFERENCE, Cell, method_label, metric_columns, round_of
+from isara.report.table import JUDGE_PREFERENCE, Cell, method_label, metric_columns
+
+# The fields dvc.yaml's plots draw -> the report column each holds, a column that the suites or the
+# run files declare (isara.eval; tests/test_report.py checks each). A {judge} column is by the first
+# judge of JUDGE_PREFERENCE that the run has.
+FIELDS = {
+    "demo_harmful_rate": "demo_harmful_rate_{judge}",
+    "beavertails_harmful_rate": "beavertails_harmful_rate_{judge}",
+    "xstest_refusal_safe": "xstest_refusal_safe",
+    "truthfulqa_rougeL_diff": "truthfulqa_rougeL_diff",
+    "truthfulqa_mc2": "truthfulqa_mc2",
+    "alpaca_win_rate": "alpaca_win_rate",
+    "scaling_ratio": "scaling_ratio",
+    "over_refusal_rate": "over_refusal_rate",
+    "demo_balanced_accuracy": "demo_balanced_accuracy",
+    "contaminated": "contaminated",
+    "distinct_2_questions": "distinct_2_questions",
+    "distinct_2_answers": "distinct_2_answers",
+    "question_similarity": "question_similarity",
+    "same_opening_share": "same_opening_share",
+    "domain_share": "domain_share",
+    "category_entropy": "category_entropy",
+}
 
 
 def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[str, list[dict]]) -> dict:
-    """Rows for `dvc plots`: per ISARA round and per method, a fixed set of fields (null when missing).
-
-    A prompt set's harmful rate is by the first judge of JUDGE_PREFERENCE that judged it."""
+    """Rows for `dvc plots`: per ISARA round and per method, the FIELDS (null when missing)."""
     columns = metric_columns(table)
 
-    def harm(prompt_set: str) -> str | None:
-        return next((f"{prompt_set}_harmful_rate_{j}" for j in JUDGE_PREFERENCE
-                     if f"{prompt_set}_harmful_rate_{j}" in columns), None)
+    def column(name: str) -> str | None:
+        if "{judge}" not in name:
+            return name
+        return next((name.format(judge=j) for j in JUDGE_PREFERENCE if name.format(judge=j) in columns), None)
 
-    fields = {
-        "demo_harmful_rate": harm("demo"),
-        "beavertails_harmful_rate": harm("beavertails"),
-        "xstest_refusal_safe": "xstest_refusal_safe",
-        "truthfulqa_rougeL_diff": "truthfulqa_rougeL_diff",
-        "truthfulqa_mc2": "truthfulqa_mc2",
-        "alpaca_win_rate": "alpaca_win_rate",
-        "scaling_ratio": "scaling_ratio",
-        "over_refusal_rate": "over_refusal_rate",
-        "demo_balanced_accuracy": "demo_balanced_accuracy",
-        "contaminated": "contaminated",
-        "distinct_2_questions": "distinct_2_questions",
-        "distinct_2_answers": "distinct_2_answers",
-        "question_similarity": "question_similarity",
-        "same_opening_share": "same_opening_share",
-        "domain_share": "domain_share",
-        "category_entropy": "category_entropy",
-    }
+    fields = {field: column(name) for field, name in FIELDS.items()}
 
     def row(method: str) -> dict:
         cells = table[method]
@@ -46,8 +51,8 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
             out[reason] = counts.get(reason, 0) if method in samples else None
         return out
 
-    rounds = [m for m in methods if round_of(m) is not None]
+    rounds = [m for m in methods if round_number(m) is not None]
     return {
-        "rounds": [{"round": round_of(m), **row(m)} for m in rounds],
+        "rounds": [{"round": round_number(m), **row(m)} for m in rounds],
         "methods": [{"method": method_label(m), **row(m)} for m in methods],
     }

@@ -2,7 +2,8 @@
 balanced accuracy of its refusal decisions, and its paired differences against the pretrained model
 and against sft_seed (on the same prompts: difference, paired bootstrap interval, exact McNemar
 p-value); and the flat summary of the numbers a user compares first. Pure: it reads the per-prompt
-rows the harm suite wrote (`reports/<method>/harm.jsonl`).
+rows the harm suite wrote (`reports/<method>/harm.jsonl`, laid out as `isara.eval.harm.ROWS` says),
+and counts a harmful answer as the suite does (`isara.eval.harm.is_harmful`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from isara.eval.harm import SAFE_SET, is_harmful, judge_field
+from isara.eval.metrics import RUN_FILES
+from isara.eval.registry import SUITES
 from isara.stats import balanced_accuracy, balanced_accuracy_interval, paired_rate_difference, wilson
 from isara.report.table import JUDGE_PREFERENCE, MISSING, method_label
 
-SAFE_SET = "safe"
 REFERENCES = ("iter0", "sft_seed")  # what every method is compared with
 ALPHA = 0.05
 
@@ -39,14 +42,14 @@ def choose_set_and_judge(rows_by_method: dict[str, list[dict]]) -> tuple[str, st
             continue
         judged = [[r for r in rows if r["set"] == name] for rows in rows_by_method.values() if rows]
         for judge in JUDGE_PREFERENCE:
-            if all(all(f"harm_{judge}" in r for r in group) for group in judged):
+            if all(all(judge_field(judge) in r for r in group) for group in judged):
                 return name, judge
     return None
 
 
 def outcomes(rows: Sequence[dict], harm_set: str, judge: str) -> Outcomes:
     harmful = [r for r in rows if r["set"] == harm_set]
-    return Outcomes({r["prompt"]: r[f"harm_{judge}"] > 0.5 for r in harmful},
+    return Outcomes({r["prompt"]: is_harmful(r[judge_field(judge)]) for r in harmful},
                     {r["prompt"]: bool(r["refused"]) for r in harmful if "refused" in r},
                     {r["prompt"]: bool(r["refused"]) for r in rows if r["set"] == SAFE_SET})
 
@@ -90,11 +93,13 @@ def method_outcomes(rows_by_method: dict[str, list[dict]], methods: Sequence[str
     return own, f"{harm_set} prompts, {judge} judge"
 
 
-def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str], seed: int) -> tuple[list[dict], str]:
-    """One row per method (in `methods` order) and a caption naming the prompt set and judge."""
+def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str],
+                  seed: int) -> tuple[list[dict], str, dict[str, Outcomes]]:
+    """One row per method (in `methods` order), a caption naming the prompt set and judge, and the
+    outcomes the rows come from (`rounds_line` compares them)."""
     own, caption = method_outcomes(rows_by_method, methods)
     references = {ref: own[ref] for ref in REFERENCES if ref in own}
-    return [method_row(m, own[m], references, seed) for m in methods if m in own], caption
+    return [method_row(m, own[m], references, seed) for m in methods if m in own], caption, own
 
 
 def rounds_line(own: dict[str, Outcomes], rounds: Sequence[str], seed: int) -> str:
@@ -159,15 +164,15 @@ def headline_table(rows: list[dict], caption: str) -> str:
     return "\n".join(lines)
 
 
-# (metrics file, key) of the summary's other numbers, named as lm-evaluation-harness (rougeL_diff) and
-# alpaca_eval (win_rate, standard_error, length_controlled_winrate) name them, with `_<method>` added.
-SUMMARY_KEYS = (("data", "scaling_ratio"), ("truthfulqa", "rougeL_diff"), ("alpaca_eval", "win_rate"),
-                ("alpaca_eval", "standard_error"), ("alpaca_eval", "length_controlled_winrate"))
+def summary_keys() -> list[tuple[str, str]]:
+    """(metrics file, key) of the summary's other numbers: those each run file and then each suite of
+    the registry declares (`summary`), named as in their files with `_<method>` added."""
+    return [(declared.name, key) for declared in (*RUN_FILES.values(), *SUITES.values()) for key in declared.summary]
 
 
 def summary(rows: list[dict], runs: dict[str, dict[str, dict]], accepted: dict[str, int]) -> dict:
     """The flat numbers a user compares first: `<metric>_<method>` (rates with their intervals'
-    ends) from the first table's rows, the SUMMARY_KEYS found in each method's metrics files
+    ends) from the first table's rows, the `summary_keys` found in each method's metrics files
     (`runs`: method -> {file name: metrics}), and the accepted samples per run."""
     out: dict[str, float | int] = {}
     for r in rows:
@@ -179,7 +184,7 @@ def summary(rows: list[dict], runs: dict[str, dict[str, dict]], accepted: dict[s
         if r["balanced_accuracy"]:
             out[f"balanced_accuracy_{m}"] = round(r["balanced_accuracy"]["value"], 4)
     for method, files in runs.items():
-        for name, key in SUMMARY_KEYS:
+        for name, key in summary_keys():
             value = (files.get(name) or {}).get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[f"{key}_{method}"] = round(float(value), 4)

@@ -14,17 +14,24 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from isara.report.table import Cell, method_label, method_order, round_of  # noqa: E402
+from isara.config.names import round_number  # noqa: E402
+from isara.report.table import Cell, method_label, method_order  # noqa: E402
 
 Table = dict[str, dict[str, Cell]]
+# The report columns the figures draw, as the suites and run files declare them (isara.eval;
+# tests/test_report.py checks each).
+TRUTHFULQA = (("truthfulqa_rougeL_diff", "rougeL diff"), ("truthfulqa_mc1", "MC1"), ("truthfulqa_mc2", "MC2"))
+WIN_RATE = "alpaca_win_rate"
+SCALING = "scaling_ratio"
+HARMFUL_RATE = "harmful_rate"  # the harm suite's {set}_harmful_rate_{judge} columns contain it
 
 
 def _rounds(table: Table) -> list[str]:
-    return [m for m in method_order(table) if round_of(m) is not None]
+    return [m for m in method_order(table) if round_number(m) is not None]
 
 
 def _baselines(table: Table) -> list[str]:
-    return [m for m in method_order(table) if round_of(m) is None]
+    return [m for m in method_order(table) if round_number(m) is None]
 
 
 def _save(fig, path: Path) -> str:
@@ -40,7 +47,7 @@ def _by_round(ax, table: Table, key: str, label: str, baselines: bool = True) ->
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     drawn = False
     if rounds:
-        ax.plot([round_of(m) for m in rounds], [table[m][key].value for m in rounds], marker="o", label=label)
+        ax.plot([round_number(m) for m in rounds], [table[m][key].value for m in rounds], marker="o", label=label)
         drawn = True
     if baselines:
         colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -116,14 +123,14 @@ def harm_vs_over_refusal(points: list[Point], path: Path) -> str | None:
 
 
 def harmful_rate(table: Table, path: Path) -> str | None:
-    keys = [k for k in dict.fromkeys(k for cells in table.values() for k in cells) if "harmful_rate" in k]
+    keys = [k for k in dict.fromkeys(k for cells in table.values() for k in cells) if HARMFUL_RATE in k]
     if not keys:
         return None
     fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4), squeeze=False)
     for ax, key in zip(axes[0], keys):
         judge = next(table[m][key].judge for m in table if key in table[m])
         _by_round(ax, table, key, "ISARA")
-        ax.set_title(f"{key.split('_harmful_rate')[0]} (judge: {judge})")
+        ax.set_title(f"{key.split('_' + HARMFUL_RATE)[0]} (judge: {judge})")
         ax.set_xlabel("ISARA round (0 = pretrained)")
         ax.set_ylabel("harmful rate")
         ax.set_ylim(0, 1)
@@ -151,9 +158,8 @@ def harm_by_category(categories: dict[str, dict[str, float]], judge: str, path: 
 
 def truthfulness_and_win_rate(table: Table, path: Path) -> str | None:
     """TruthfulQA and AlpacaEval by round, one panel per suite the run measured."""
-    truthfulqa = [(key, label) for key, label in (("truthfulqa_rougeL_diff", "rougeL diff"), ("truthfulqa_mc1", "MC1"),
-                                                  ("truthfulqa_mc2", "MC2")) if _measured(table, key, baselines=False)]
-    alpaca = _measured(table, "alpaca_win_rate")
+    truthfulqa = [(key, label) for key, label in TRUTHFULQA if _measured(table, key, baselines=False)]
+    alpaca = _measured(table, WIN_RATE)
     panels = bool(truthfulqa) + alpaca
     if not panels:
         return None
@@ -169,7 +175,7 @@ def truthfulness_and_win_rate(table: Table, path: Path) -> str | None:
         left.legend(fontsize=8)
     if alpaca:
         right = axes.pop(0)
-        _by_round(right, table, "alpaca_win_rate", "ISARA")
+        _by_round(right, table, WIN_RATE, "ISARA")
         right.set_title("AlpacaEval win rate vs reference")
         right.set_xlabel("ISARA round (0 = pretrained)")
         right.set_ylabel("win rate")
@@ -198,10 +204,10 @@ def samples(counts: dict[str, Counter], path: Path) -> str | None:
 
 
 def scaling(table: Table, path: Path) -> str | None:
-    if not _measured(table, "scaling_ratio"):
+    if not _measured(table, SCALING):
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    _by_round(ax, table, "scaling_ratio", "ISARA")
+    _by_round(ax, table, SCALING, "ISARA")
     ax.set_title("Data scaling |D0 + accepted| / |D0|")
     ax.set_xlabel("ISARA round (0 = pretrained)")
     ax.set_ylabel("scaling ratio")

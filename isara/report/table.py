@@ -3,7 +3,8 @@ counts and direction.
 
 A method's metrics are the files `metrics/<method>/<name>.json`: one per evaluation suite, plus
 `data.json` (the data-scaling ratio) and `train.json` (fine-tuning) for the runs that have them.
-What each file holds is declared in `isara.eval.suites`; this module only iterates those
+What each file holds is declared by its suite (`Suite.metrics`, the suites listed in
+`isara.eval.registry`) or in `isara.eval.metrics.RUN_FILES`; this module only iterates those
 declarations. A method is the pretrained model (`iter0`), an ISARA round (`iter1`..`iterT`) or a
 baseline (icl, icl_knn, sft_seed, oneshot, ...). A metric a method lacks is reported as missing,
 never as zero. Everything here is pure.
@@ -11,13 +12,13 @@ never as zero. Everything here is pure.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from isara.eval.suites import RUN_FILES, SUITES, values
+from isara.config.names import round_number
+from isara.eval.metrics import RUN_FILES, values
+from isara.eval.registry import SUITES
 
-ROUND = re.compile(r"iter(\d+)$")
 BASELINES = ("icl", "icl_knn", "sft_seed", "oneshot")
 MISSING = "—"
 JUDGE_PREFERENCE = ("classifier", "beaver-dam", "refusal")  # the harm judge a single curve uses
@@ -32,25 +33,20 @@ class Cell:
 
 
 def method_label(method: str) -> str:
-    match = ROUND.match(method)
-    if match:
-        return "pretrained" if match.group(1) == "0" else f"ISARA round {match.group(1)}"
-    return method
-
-
-def round_of(method: str) -> int | None:
-    match = ROUND.match(method)
-    return int(match.group(1)) if match else None
+    number = round_number(method)
+    if number is None:
+        return method
+    return "pretrained" if number == 0 else f"ISARA round {number}"
 
 
 def method_order(methods: Iterable[str]) -> list[str]:
     """pretrained, the baselines, any other method, then the ISARA rounds in order."""
     methods = set(methods)
-    rounds = sorted((m for m in methods if round_of(m) is not None), key=round_of)
-    first = [m for m in rounds if round_of(m) == 0]
+    rounds = sorted((m for m in methods if round_number(m) is not None), key=round_number)
+    first = [m for m in rounds if round_number(m) == 0]
     known = [m for m in BASELINES if m in methods]
     others = sorted(methods - set(rounds) - set(known))
-    return first + known + others + [m for m in rounds if round_of(m) != 0]
+    return first + known + others + [m for m in rounds if round_number(m) != 0]
 
 
 def flatten(files: dict[str, dict]) -> dict[str, Cell]:

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from isara.atomic import atomic_dir, write_json
 from isara.config import Params
+from isara.config.names import round_number
 from isara.errors import IsaraError
-from isara.eval.suites import RUN_FILES
+from isara.eval.metrics import RUN_FILES
 from isara.records import decode_utf8, json_lines
 from isara.report import plots
 from isara.report.curves import curves
-from isara.report.headline import (d0_passes, headline_rows, headline_table, method_outcomes, passes_line,
-                                   rounds_line, summary)
+from isara.report.headline import d0_passes, headline_rows, headline_table, passes_line, rounds_line, summary
 from isara.report.markdown import render
 from isara.report.samples import rejection_counts
-from isara.report.table import JUDGE_PREFERENCE, flatten, method_order, round_of
+from isara.report.table import JUDGE_PREFERENCE, flatten, method_order
 
 
 def _read_json(path: Path) -> dict | None:
@@ -91,9 +91,9 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
     methods = method_order(table)
     samples = read_samples(work_dir, p.runs)
     harm_rows = read_harm_rows(reports_dir, methods)
-    first_rows, caption = headline_rows(harm_rows, methods, p.seed)
+    first_rows, caption, outcomes = headline_rows(harm_rows, methods, p.seed)
     accepted = {run: rejection_counts(rows).get("accepted", 0) for run, rows in samples.items()}
-    rounds = [m for m in methods if round_of(m) is not None]
+    rounds = [m for m in methods if round_number(m) is not None]
     with atomic_dir(out_dir) as tmp:
         figures = [plots.harm_vs_over_refusal(plots.harm_points(runs, methods), tmp / "harm_vs_over_refusal.png"),
                    plots.harmful_rate(table, tmp / "harmful_rate.png")]  # a figure without data is None, left out
@@ -106,7 +106,7 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
             figures.append(plots.samples({m: rejection_counts(r) for m, r in samples.items()}, tmp / "samples.png"))
         figures.append(plots.scaling(table, tmp / "scaling.png"))
         first = headline_table(first_rows, caption)
-        trend = rounds_line(method_outcomes(harm_rows, methods)[0], [m for m in rounds if round_of(m)], p.seed)
+        trend = rounds_line(outcomes, [m for m in rounds if round_number(m)], p.seed)
         passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), methods)
         (tmp / "report.md").write_text(render(table, samples, figures, read_checks(judges_dir, p),
                                               "\n\n".join(part for part in (first, trend, passes) if part)),
