@@ -9,7 +9,7 @@ removes any stage's outputs.
 It also requires params.yaml's runs and methods to be dvc.yaml's (isara/config/pipeline.py): stage
 names and outputs come from dvc.yaml's fixed lists only.
 `base.json`, `seed.json`, `<suite>.json` and `judges.json` change exactly when the base model, the
-seed source, or a suite's or the judges' files do (isara/inputs.py); a suite evaluate.suites does
+seed source, or a suite's or the judges' files do (isara/input_fingerprints.py); a suite evaluate.suites does
 not select gets `{"selected": false}`, which its evaluate stages read as "write a placeholder".
 """
 
@@ -19,7 +19,7 @@ from isara.atomic import write_json
 from isara.config import SUITES, load_params
 from isara.config.pipeline import check_pipeline, read_pipeline
 from isara.fingerprint import Digests
-from isara.inputs import fingerprints
+from isara.input_fingerprints import fingerprints
 from isara.stage import entry
 
 

@@ -27,7 +27,7 @@ from isara.stage import entry
 @click.command()
 @click.option("--seed", "seed_pool", required=True, help="D0, whose labels vote")
 @click.option("--out", required=True, help="judge folder: check.json")
-@click.option("--metrics", required=True, help="the same check, as DVC metrics")
+@click.option("--metrics", required=True, help="the same check, beside the other metrics files")
 @entry
 def main(seed_pool, out, metrics):
     p = load_params()

@@ -12,7 +12,7 @@ import torch
 from isara.errors import IsaraError
 from isara.judges.classifier import ClassifierConfig
 from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
-from isara.judges.harm import BEAVER_PROMPT, BeaverDamJudge, HarmJudge, RefusalJudge, beaver_text
+from isara.judges.harm_judges import BEAVER_PROMPT, BeaverDamJudge, HarmJudge, RefusalJudge, beaver_text
 from isara.judges.probes import HARMFUL, REFUSALS, run_probes
 
 # --- refusal judge ------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_packaged_encoder_alias_resolves():
 
 
 def test_classifier_judge_rejects_a_folder_without_judge_json(tmp_path):
-    from isara.judges.harm import ClassifierJudge
+    from isara.judges.harm_judges import ClassifierJudge
 
     with pytest.raises(IsaraError, match="judge.json"):
         ClassifierJudge(tmp_path, device="cpu")

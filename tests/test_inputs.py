@@ -9,7 +9,7 @@ import pytest
 from isara.config import load_params
 from isara.errors import IsaraError
 from isara.fingerprint import Digests
-from isara.inputs import fingerprints, reads
+from isara.input_fingerprints import fingerprints, reads
 from tests.conftest import ROOT, set_params
 
 FILES = ("truthfulqa/TruthfulQA.csv", "xstest/xstest_prompts.csv", "beavertails/BeaverTails-Evaluation.csv")

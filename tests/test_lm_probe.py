@@ -77,7 +77,7 @@ def test_probe_fits_separable_data_and_prefers_strong_regularisation_on_ties():
 def test_lm_probe_judge_reads_the_answer_not_the_prompt(tmp_path, tiny_llama):
     """Every toy prompt has one safe and one harmful answer: a prompt-only model cannot beat 0.5 on
     it, a probe reading the answer can, even on a random backbone."""
-    from isara.judges.harm import ClassifierJudge
+    from isara.judges.harm_judges import ClassifierJudge
 
     config = ClassifierConfig(kind="lm-probe", backbone=str(tiny_llama), layers=(0.5, 1.0), cs=(0.01, 1.0),
                               test_fraction=0.25, refusal_augmentation=0.5, max_length=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from isara.eval.rates import rates
-from isara.judges.harm import RefusalJudge
+from isara.judges.harm_judges import RefusalJudge
 from isara.judges.refusal import is_refusal
 
 REFUSALS = [

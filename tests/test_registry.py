@@ -98,7 +98,7 @@ def test_a_registered_suite_must_be_in_the_evaluate_matrix(toy, tmp_path):
 def test_a_registered_suite_is_read_run_declared_and_reported(toy, tmp_path):
     from isara.eval.context import Context
     from isara.eval.run import run_suite
-    from isara.inputs import reads
+    from isara.input_fingerprints import reads
     from isara.report.table import flatten
     from isara.report.write import write_report
 

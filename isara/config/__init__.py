@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from isara.config.checks import build
+from isara.config.validators import build
 from isara.config.names import HARM_JUDGES, JUDGE_STAGES, PROMPTINGS, SEED_SOURCES, SUITES
 from isara.config.schema import Params
 from isara.errors import IsaraError

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from isara.config.checks import choice as _choice
-from isara.config.checks import choices as _choices
-from isara.config.checks import in_range as _in_range
-from isara.config.checks import positive as _positive
+from isara.config.validators import choice as _choice
+from isara.config.validators import choices as _choices
+from isara.config.validators import in_range as _in_range
+from isara.config.validators import positive as _positive
 from isara.config.names import HARM_JUDGES, SEED_SOURCES
 from isara.errors import IsaraError
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from isara.config.checks import choice as _choice
-from isara.config.checks import choices as _choices
-from isara.config.checks import integer as _integer
-from isara.config.checks import in_range as _in_range
-from isara.config.checks import name as _name
-from isara.config.checks import positive as _positive
+from isara.config.validators import choice as _choice
+from isara.config.validators import choices as _choices
+from isara.config.validators import integer as _integer
+from isara.config.validators import in_range as _in_range
+from isara.config.validators import name as _name
+from isara.config.validators import positive as _positive
 from isara.config.names import (BATCH_MAX, BATCH_TOKENS_MAX, HARM_JUDGES, HARM_SETS,
                                 JUDGE_STAGES, LENGTH_MAX, SUITES, TOKENS_MAX, WORKERS_MAX)
 from isara.errors import IsaraError

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from isara.config.checks import choice as _choice
-from isara.config.checks import integer as _integer
-from isara.config.checks import in_range as _in_range
-from isara.config.checks import name as _name
-from isara.config.checks import positive as _positive
+from isara.config.validators import choice as _choice
+from isara.config.validators import integer as _integer
+from isara.config.validators import in_range as _in_range
+from isara.config.validators import name as _name
+from isara.config.validators import positive as _positive
 from isara.config.data import Benchmarks, Data, Filter
 from isara.config.evaluation import Evaluate, Judges
 from isara.config.generation import Embedder, Generation, Model, Retrieval

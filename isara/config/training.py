@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from isara.config.checks import choice as _choice
-from isara.config.checks import integer as _integer
-from isara.config.checks import in_range as _in_range
-from isara.config.checks import positive as _positive
+from isara.config.validators import choice as _choice
+from isara.config.validators import integer as _integer
+from isara.config.validators import in_range as _in_range
+from isara.config.validators import positive as _positive
 from isara.config.names import BATCH_MAX, CONFIG_FILE, LENGTH_MAX, OPTIMIZERS, WORKERS_MAX
 from isara.errors import IsaraError
 

@@ -1,6 +1,6 @@
 """What each suite reads, declared once: its item lists, loaded through the dataset loaders (and so
 checked), and the files they come from. The runners use the items, `isara check` loads them before
-a long run, stage `check` fingerprints the files (isara/inputs.py), and the judges and the audit
+a long run, stage `check` fingerprints the files (isara/input_fingerprints.py), and the judges and the audit
 keep their data apart from every prompt in them (`evaluation_prompts`).
 
 Each suite object (isara/eval/<suite>.py) holds its `Inputs`. They are declared here, beneath the

@@ -1,7 +1,7 @@
 """The reward suite: utility as the paper measures it, a reward model's score of each method's
 answers, here to the safe prompts (data.safe_file: a model that refuses them scores low). The
 reward model is any sequence-classification model with one logit (judges.reward_model; the Beaver
-reward model on a GPU), loaded by the reward judge (`isara.judges.pairwise.reward`).
+reward model on a GPU), loaded by the reward judge (`isara.judges.pairwise.reward_model`).
 
 Metrics: {"n", "mean_reward", "ci95" (bootstrap over prompts), "standard_error", "judge"}.
 """
@@ -17,7 +17,7 @@ from isara.stats import bootstrap_mean, interval, standard_error
 
 
 def run(ctx: Context) -> tuple[dict, list[dict]]:
-    from isara.judges.pairwise.reward import RewardModelJudge
+    from isara.judges.pairwise.reward_model import RewardModelJudge
 
     p = ctx.p
     items = datasets.stratified_limit(SUITE.items(p)["reward"], SUITE.limit(p), seed=p.seed)

@@ -16,7 +16,7 @@ The generation metrics follow EleutherAI lm-evaluation-harness's ``truthfulqa_ge
 bootstrap "mid" is that pair's score, so it is computed directly here.)
 
 The multiple-choice metrics need the summed log-likelihood of every answer option given the
-question, which `answer_logliks` computes in exactly the layout `isara.loop.finetune` trains on.
+question, which `answer_logliks` computes in exactly the layout `isara.train.sft` trains on.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Judges of model outputs (harm judges, pairwise preference judges) and their checks."""
+"""Judges of model outputs (harm judges, pairwise preference judges) and their error against human labels."""

@@ -15,7 +15,7 @@ classifier is only worth having if it beats the best prompt-only model clearly: 
 reading the answer buys.
 
 The saved folder holds the kind's weights and `judge.json` (config, data sizes and held-out
-metrics); `load_scorer` reads it back and `isara.judges.harm.ClassifierJudge` wraps it.
+metrics); `load_scorer` reads it back and `isara.judges.harm_judges.ClassifierJudge` wraps it.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def check_judge(name: str, p: Params, d0_questions: Sequence[str], evaluation_pr
     pairs, leakage = labelled_pairs(p, d0_questions, evaluation_prompts())
     if name == "classifier":
         from isara.judges.classifier import train_classifier
-        from isara.judges.harm import ClassifierJudge
+        from isara.judges.harm_judges import ClassifierJudge
 
         trained = train_classifier(pairs, folder, classifier_config(p), device)
         return {"judge": "classifier", **trained, "leakage_removed": leakage,

@@ -12,7 +12,7 @@ CLASSIFIER_DIR = Path("judges/classifier")
 
 def build_harm_judge(name: str, p: Params, judges_dir: Path | None, device):
     """refusal | classifier (trained by judge@classifier into judges/classifier) | beaver-dam."""
-    from isara.judges.harm import BeaverDamJudge, ClassifierJudge, RefusalJudge
+    from isara.judges.harm_judges import BeaverDamJudge, ClassifierJudge, RefusalJudge
 
     if name == "refusal":
         return RefusalJudge()

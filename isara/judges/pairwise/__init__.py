@@ -40,7 +40,7 @@ from isara.errors import IsaraError
 from isara.judges.pairwise.base import JUDGE_TEMPLATE, REWARD_TEMPLATE, PairwiseJudge
 from isara.judges.pairwise.endpoint import EndpointJudge, parse_chat_completion
 from isara.judges.pairwise.local import LocalLMJudge
-from isara.judges.pairwise.reward import RewardModelJudge
+from isara.judges.pairwise.reward_model import RewardModelJudge
 
 __all__ = ["JUDGE_TEMPLATE", "REWARD_TEMPLATE", "EndpointJudge", "LocalLMJudge", "PairwiseJudge", "RewardModelJudge",
            "build_judge", "build_pairwise_judge", "parse_chat_completion"]
