@@ -8,29 +8,15 @@ rejection with its reason, and what the round's accepted data looks like.
 """
 
 import click
-import numpy as np
 
 from isara.atomic import write_json, write_jsonl
 from isara.config import load_params
 from isara.errors import IsaraError
+from isara.loop.audit import load_audit_embeddings
 from isara.loop.filter import apply_filter
 from isara.loop.filter_metrics import filter_metrics
 from isara.records import read_jsonl, read_pool
 from isara.stage import entry
-
-
-def load_audit_embeddings(path: str, count: int) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
-    """(candidate vectors, D0 vectors, D0 categories or None) from stage audit's .npz (never unpickled)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError) as err:
-        raise IsaraError(f"{path}: cannot read embeddings ({err})") from None
-    candidates, seed = arrays.get("candidates"), arrays.get("seed")
-    if candidates is None or seed is None or candidates.ndim != 2 or seed.ndim != 2 or len(candidates) != count:
-        raise IsaraError(f"{path}: not the embeddings of these {count} candidates and D0")
-    categories = arrays.get("seed_categories")
-    return candidates, seed, None if categories is None else [str(c) for c in categories]
 
 
 @click.command()

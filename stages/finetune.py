@@ -8,7 +8,8 @@ With finetune.num_processes > 1 or finetune.accelerate_config the stage starts i
 `accelerate launch`; only the main process writes. The model folder gets a model card (README.md)
 beside the weights (or beside the adapter, with finetune.save: adapter, whose adapter_config.json
 names its base relative to the repository root: models/iter0); checkpoints go to OUT.checkpoints/
-and are removed once the model is written.
+(and OUT-dpo.checkpoints/ for the preference step) and are removed once the model is written. With
+finetune.objective sft+dpo and --preferences, DPO on the run's pairs follows SFT.
 """
 
 import click
@@ -16,6 +17,7 @@ import click
 from isara.config import load_params
 from isara.records import read_jsonl
 from isara.stage import entry
+from isara.loop.preferences import PAIR_FIELDS
 from isara.train.finetune import Outputs, train_model
 from isara.train.launch import relaunch_if_needed, train_device
 
@@ -29,12 +31,14 @@ from isara.train.launch import relaunch_if_needed, train_device
 @click.option("--out", required=True, help="fine-tuned model folder to write")
 @click.option("--metrics", required=True, help="training statistics JSON")
 @click.option("--curves", required=True, help="dvclive folder of per-step training curves")
+@click.option("--preferences", default=None, help="the run's preference pairs, for finetune.objective sft+dpo")
 @entry
-def main(name, stage, train, base, previous, out, metrics, curves):
+def main(name, stage, train, base, previous, out, metrics, curves, preferences):
     p = load_params()
     relaunch_if_needed(p.finetune, train_device(p.model.device).type == "cpu")
     rows = read_jsonl(train, required=("question", "answer"))
-    done = train_model(p, name, stage, rows, train, base, previous, Outputs(out, metrics, curves))
+    pairs = read_jsonl(preferences, required=PAIR_FIELDS) if preferences and p.finetune.objective == "sft+dpo" else []
+    done = train_model(p, name, stage, rows, train, base, previous, Outputs(out, metrics, curves), pairs)
     if done.written:
         resumed = f", resumed at step {done.resumed_from}" if done.resumed_from else ""
         click.echo(f"fine-tuned {done.start} on {done.rows} rows ({p.finetune.method}, {done.processes} process(es)"

@@ -48,10 +48,10 @@ def stage_project(root: Path, base: Path, reference: bool = False, **finetune: o
     return root
 
 
-def run_stage(root: Path, previous: str = "base", out: str = "models/iter1", check: bool = True):
+def run_stage(root: Path, previous: str = "base", out: str = "models/iter1", check: bool = True, extra=()):
     cmd = [sys.executable, str(ROOT / "stages/finetune.py"), "--name", "iter1", "--stage", "finetune@iter1",
            "--train", "train.jsonl", "--base", "base", "--previous", previous, "--out", out,
-           "--metrics", "metrics/iter1/train.json", "--curves", "metrics/iter1/training"]
+           "--metrics", "metrics/iter1/train.json", "--curves", "metrics/iter1/training", *extra]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
@@ -64,18 +64,23 @@ def weights(folder: Path) -> dict:
     return load_file(folder / "model.safetensors")
 
 
+def same_training(one: Path, two: Path, start: Path) -> tuple[dict, dict]:
+    """Assert that the stage projects `one` and `two` trained `start` to the same weights (within
+    float32 reduction order), and moved it; their train.json metrics."""
+    a, b, first = weights(one / "models/iter1"), weights(two / "models/iter1"), weights(start)
+    moved = max((a[k] - first[k]).abs().max().item() for k in a)
+    apart = max((a[k] - b[k]).abs().max().item() for k in a)
+    assert moved > 1e-3 and apart < 1e-5 * max(1.0, moved) * 100, (moved, apart)
+    return tuple(json.loads((root / "metrics/iter1/train.json").read_text()) for root in (one, two))
+
+
 def test_two_processes_equal_one_with_the_same_global_batch_and_only_one_writes(tmp_path, tiny_llama):
     one = stage_project(tmp_path / "one", tiny_llama, batch_size=8)
     two = stage_project(tmp_path / "two", tiny_llama, batch_size=4, num_processes=2)
     run_stage(one)
     done = run_stage(two)
     assert done.stdout.count("fine-tuned") == 1 and "2 process(es)" in done.stdout
-    a, b, start = weights(one / "models/iter1"), weights(two / "models/iter1"), weights(tiny_llama)
-    moved = max((a[k] - start[k]).abs().max().item() for k in a)
-    apart = max((a[k] - b[k]).abs().max().item() for k in a)
-    assert moved > 1e-3 and apart < 1e-5 * max(1.0, moved) * 100, (moved, apart)
-    one_metrics = json.loads((one / "metrics/iter1/train.json").read_text())
-    two_metrics = json.loads((two / "metrics/iter1/train.json").read_text())
+    one_metrics, two_metrics = same_training(one, two, tiny_llama)
     assert two_metrics["steps"] == one_metrics["steps"] == 4
     assert two_metrics["train_loss"] == pytest.approx(one_metrics["train_loss"], rel=1e-5)
     leftovers = [p.name for p in (two / "models").iterdir() if p.name != "iter1"]

@@ -35,6 +35,23 @@ class Lora:
         _in_range("finetune.lora.dropout", self.dropout, 0.0, 1.0, high_open=True)
 
 
+OBJECTIVES = ("sft", "sft+dpo")
+
+
+@dataclass(frozen=True)
+class Dpo:
+    """The preference step after SFT (finetune.objective: sft+dpo): TRL's DPOTrainer on the round's own
+    contrast pairs (stage preferences), the round's SFT model as the reference."""
+    beta: float = 0.1  # strength of the pull towards the reference (higher: closer to the SFT model)
+    learning_rate: float = 5.0e-6
+    epochs: float = 2  # passes over the round's preference pairs
+
+    def __post_init__(self):
+        _in_range("finetune.dpo.beta", self.beta, 0.0, 100.0, low_open=True)
+        _in_range("finetune.dpo.learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        _in_range("finetune.dpo.epochs", self.epochs, 0.0, 1000.0, low_open=True)
+
+
 @dataclass(frozen=True)
 class Finetune:
     method: str = "full"  # full | lora (peft adapters)
@@ -55,6 +72,8 @@ class Finetune:
     keep_checkpoints: int = 2  # newest checkpoints kept: 2 lets a damaged last one fall back to the one before
     check_memory: bool = True  # stop before loading weights when the estimate exceeds the device's memory
     lora: Lora = field(default_factory=Lora)
+    objective: str = "sft"  # sft | sft+dpo (SFT, then DPO on the round's preference pairs)
+    dpo: Dpo = field(default_factory=Dpo)
 
     def __post_init__(self):
         _choice("finetune.method", self.method, ("full", "lora"))
@@ -70,6 +89,10 @@ class Finetune:
         if self.save == "adapter" and self.method != "lora":
             raise IsaraError("params.yaml: finetune.save: adapter needs finetune.method: lora")
         _choice("finetune.optimizer", self.optimizer, OPTIMIZERS)
+        _choice("finetune.objective", self.objective, OBJECTIVES)
+        if self.objective == "sft+dpo" and self.save == "adapter":
+            raise IsaraError("params.yaml: finetune.objective sft+dpo merges the SFT adapter before DPO: "
+                             "use finetune.save: merged")
         _positive("finetune.num_processes", self.num_processes, WORKERS_MAX)
         _integer("finetune.save_steps", self.save_steps, 0)
         _integer("finetune.keep_checkpoints", self.keep_checkpoints, 1, 1000)

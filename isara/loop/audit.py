@@ -1,5 +1,6 @@
 """What the filter needs to know about each generated question beyond its text: how close it comes
-to an evaluation prompt (contamination) and to D0 (on-domain). Pure: embeddings come in as arrays.
+to an evaluation prompt (contamination) and to D0 (on-domain). Pure: embeddings come in as arrays;
+`load_audit_embeddings` reads back the ones the audit stage writes (for filter and preferences).
 
 - contamination: the highest cosine similarity of the question's embedding to any evaluation
   prompt, and the highest ROUGE-L F against the evaluation prompts nearest by embedding (ROUGE-L
@@ -15,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from isara.errors import IsaraError
 from isara.loop.diversity import domain_threshold
 from isara.text import new_scorer, normalise
 
@@ -58,3 +60,17 @@ def audit_rows(candidates: Sequence[dict], question_vectors: np.ndarray, prompts
                        eval_nearest={"set": prompts[best][0], "prompt": prompts[best][1]})
         rows.append(out)
     return rows
+
+
+def load_audit_embeddings(path: str, count: int) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """(candidate vectors, D0 vectors, D0 categories or None) from stage audit's .npz (never unpickled)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as err:
+        raise IsaraError(f"{path}: cannot read embeddings ({err})") from None
+    candidates, seed = arrays.get("candidates"), arrays.get("seed")
+    if candidates is None or seed is None or candidates.ndim != 2 or seed.ndim != 2 or len(candidates) != count:
+        raise IsaraError(f"{path}: not the embeddings of these {count} candidates and D0")
+    categories = arrays.get("seed_categories")
+    return candidates, seed, None if categories is None else [str(c) for c in categories]

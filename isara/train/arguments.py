@@ -1,14 +1,19 @@
-"""The Hugging Face Trainer settings every isara fine-tune shares (SFT rounds, the cross-encoder
-judge): a linear schedule with warmup, no checkpoints, no reporting, the columns left as built."""
+"""The Hugging Face Trainer settings every isara fine-tune shares (SFT rounds, their DPO step, the
+cross-encoder judge): a linear schedule with warmup, no checkpoints, no reporting, the columns left
+as built."""
 
 from __future__ import annotations
 
 import torch
 
+from isara.config.training import Finetune
+
 
 def training_args(output_dir: str, device: torch.device, *, batch_size: int, epochs: float, learning_rate: float,
-                  weight_decay: float, warmup_ratio: float, seed: int, logging_steps: int, **extra):
-    """TrainingArguments with isara's shared settings; `extra` adds or overrides any of them."""
+                  weight_decay: float, warmup_ratio: float, seed: int, logging_steps: int, config_class=None,
+                  **extra):
+    """TrainingArguments (or `config_class`, a subclass such as TRL's DPOConfig) with isara's shared
+    settings; `extra` adds or overrides any of them."""
     from transformers import TrainingArguments
 
     settings = dict(
@@ -27,4 +32,18 @@ def training_args(output_dir: str, device: torch.device, *, batch_size: int, epo
         seed=seed,
         data_seed=seed,
     )
-    return TrainingArguments(**{**settings, **extra})
+    return (config_class or TrainingArguments)(**{**settings, **extra})
+
+
+def finetune_settings(cfg: Finetune) -> dict:
+    """The settings an SFT round and its DPO step share, from finetune: accumulation, gradient
+    checkpointing, optimizer and checkpoints."""
+    return dict(
+        gradient_accumulation_steps=cfg.grad_accum,
+        **({"gradient_checkpointing": True, "gradient_checkpointing_kwargs": {"use_reentrant": False}}
+           if cfg.gradient_checkpointing else {}),  # non-reentrant: works under DDP
+        optim={"adamw_8bit": "adamw_bnb_8bit"}.get(cfg.optimizer, cfg.optimizer),
+        save_strategy="steps" if cfg.save_steps else "no", save_steps=cfg.save_steps or 500,
+        save_total_limit=cfg.keep_checkpoints,  # 2: the last checkpoint and one to fall back to if it is damaged
+        ddp_find_unused_parameters=False,
+    )

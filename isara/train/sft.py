@@ -34,7 +34,7 @@ from isara.errors import IsaraError
 from isara.train.checkpoints import last_checkpoint, prepare_scratch
 from isara.lm.prompts import PromptFormat, sft_prompt
 from isara.lm.tokens import pair_ids
-from isara.train.arguments import training_args
+from isara.train.arguments import finetune_settings, training_args
 
 IGNORE = -100
 
@@ -183,14 +183,7 @@ def finetune(model, tokenizer, fmt: PromptFormat, rows: Sequence[dict], cfg: Fin
         str(scratch), device, batch_size=cfg.batch_size, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
         weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio, seed=seed,
         logging_steps=1,  # per-step curves
-        gradient_accumulation_steps=cfg.grad_accum,
-        **({"gradient_checkpointing": True, "gradient_checkpointing_kwargs": {"use_reentrant": False}}
-           if cfg.gradient_checkpointing else {}),  # non-reentrant: works under DDP
-        optim={"adamw_8bit": "adamw_bnb_8bit"}.get(cfg.optimizer, cfg.optimizer),
-        bf16=bf16, fp16=fp16,
-        save_strategy="steps" if cfg.save_steps else "no", save_steps=cfg.save_steps or 500,
-        save_total_limit=cfg.keep_checkpoints,  # 2: the last checkpoint and one to fall back to if it is damaged
-        ddp_find_unused_parameters=False,
+        bf16=bf16, fp16=fp16, **finetune_settings(cfg),
     )
     trainer = WeightedTrainer(model=model, args=args, train_dataset=features,
                               data_collator=WeightedCollator(tokenizer.pad_token_id))

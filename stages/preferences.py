@@ -1,0 +1,51 @@
+"""A round's preference pairs for the DPO step (finetune.objective: sft+dpo), from its own candidates.
+
+    python stages/preferences.py --seed work/iter0/pool.jsonl --candidates work/iter1/candidates.jsonl \
+        --accepted work/iter1/accepted.jsonl --rejected work/iter1/rejected.jsonl \
+        --embeddings work/iter1/candidate_embeddings.npz --out work/iter1/preferences.jsonl
+
+Each pair contrasts declining with answering on one generated question (isara/loop/preferences.py);
+the nearest harmful D0 seed comes from the embeddings stage audit wrote. The stage runs whatever the
+objective (it is cheap), so that switching the objective re-trains without re-generating.
+"""
+
+import click
+
+from isara.atomic import write_jsonl
+from isara.errors import IsaraError
+from isara.labels import HARMFUL
+from isara.loop.audit import load_audit_embeddings
+from isara.loop.preferences import nearest_of_label, pair_counts, preference_pairs
+from isara.records import read_jsonl, read_pool
+from isara.retrieval import unit_rows
+from isara.stage import entry
+
+
+@click.command()
+@click.option("--seed", "seed_pool", required=True, help="D0, whose harmful seeds give the declining answers")
+@click.option("--candidates", required=True, help="the round's generated pairs")
+@click.option("--accepted", required=True, help="stage filter's accepted rows, with verdicts")
+@click.option("--rejected", required=True, help="stage filter's rejected rows, with reasons")
+@click.option("--embeddings", required=True, help="stage audit's .npz of candidate and D0 embeddings")
+@click.option("--out", required=True, help="preference pairs, JSONL")
+@entry
+def main(seed_pool, candidates, accepted, rejected, embeddings, out):
+    seed = read_pool(seed_pool)
+    cands = read_jsonl(candidates, required=("id", "question", "answer"))
+    verdicts = {}
+    for path in (accepted, rejected):
+        for n, row in enumerate(read_jsonl(path, required=("id",)), 1):
+            if not isinstance(row.get("verdict"), dict):
+                raise IsaraError(f"{path}:{n}: no filter verdict (run stage filter again)")
+            verdicts[row["id"]] = row["verdict"]
+    vectors, seed_vectors, _ = load_audit_embeddings(embeddings, len(cands))
+    nearest = nearest_of_label(unit_rows(vectors, embeddings), unit_rows(seed_vectors, embeddings),
+                               [row.get("label") for row in seed], HARMFUL)
+    pairs = preference_pairs(cands, verdicts, seed, nearest)
+    write_jsonl(out, pairs)
+    counts = ", ".join(f"{kind} {n}" for kind, n in pair_counts(pairs).items())
+    click.echo(f"preference pairs: {len(pairs)} ({counts}) -> {out}")
+
+
+if __name__ == "__main__":
+    main()
