@@ -60,7 +60,8 @@ def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_
     finally:
         path.write_text(original)
     loads_a_model = ({"base", "sft_seed_finetune", "label_judge"} | EVALUATE | JUDGES  # audit: the filter's veto may load one
-                     | {f"{stage}@{run}" for stage in ("generate", "audit", "finetune") for run in RUNS})
+                     | {f"{stage}@{run}" for stage in ("generate", "audit", "finetune") for run in RUNS}
+                     | {"report"})  # the report reads the suites' declarations, whose modules import isara.lm
     assert changed - {"check"} == loads_a_model  # check always runs: it reads what DVC cannot hash
     assert set(json.loads(dvc(repo, "status", "--json"))) == {"check"}
 
@@ -179,20 +180,23 @@ def _restore(repo: Path) -> None:
 def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     repo, _ = llama_repo
     ran = ran_stages(dvc(repo, "exp", "run", "-n", "gamma-half", "-S", "gamma=0.5"))
-    diff = dvc(repo, "metrics", "diff", "--json")
+    diff = json.loads(dvc(repo, "metrics", "diff", "--json"))
+    tuned = json.loads((repo / "metrics/methods/iter1/train.json").read_text())
     _restore(repo)
+    before = json.loads((repo / "metrics/methods/iter1/train.json").read_text())
     dvc(repo, "plots", "diff", "HEAD", "gamma-half", "-o", "plots-diff")
     page = (repo / "plots-diff/index.html").read_text()
     assert "Harmful rate by ISARA round" in page and "gamma-half" in page
     assert {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm"} <= ran
     downstream_of_round_1 = ({"mix@iter1", "finetune@iter1", "generate@iter2", "audit@iter2", "filter@iter2",
-                              "mix@iter2", "finetune@iter2", "report"} | evaluations("iter1", "iter2"))
+                              "mix@iter2", "preferences@iter2", "finetune@iter2", "report"}
+                             | evaluations("iter1", "iter2"))
     one_shot_mix = {"mix@oneshot", "finetune@oneshot"} | evaluations("oneshot")
     assert one_shot_mix <= ran
     assert ran <= downstream_of_round_1 | one_shot_mix | {"sft_seed_mix", "check"}  # D0 alone: gamma changes nothing
     assert "sft_seed_finetune" not in ran
-    changed = json.loads(diff)
-    assert "train_loss" in changed["metrics/methods/iter1/train.json"]
+    assert tuned["train_loss"] != before["train_loss"]
+    assert set(diff) <= {"metrics/summary.json"}  # the one declared metrics file
 
 
 def test_rouge_threshold_does_not_regenerate(llama_repo):

@@ -97,6 +97,9 @@ def test_the_stage_writes_the_pairs_from_the_filter_and_audit_files(tmp_path, mo
     pairs = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
     assert [(p["id"], p["chosen_from"], p["rejected_from"]) for p in pairs] == [("c0", "s-weapon", "c0"),
                                                                                ("c1", "c1", "s-hack")]
+    write("rejected.jsonl", [])  # a round that rejects nothing
+    assert CliRunner().invoke(stage.main, args).exit_code == 0
+    assert [json.loads(line)["id"] for line in (tmp_path / "pairs.jsonl").read_text().splitlines()] == ["c1"]
     write("accepted.jsonl", [{"id": "c1"}])
     broken = CliRunner().invoke(stage.main, args)
-    assert broken.exit_code != 0 and "no filter verdict" in broken.output and "Traceback" not in broken.output
+    assert broken.exit_code != 0 and "filter verdict" in broken.output and "Traceback" not in broken.output

@@ -27,7 +27,7 @@ def test_every_shipped_profile_applies_and_validates(params_copy, name):
     for dotted, value in overrides.items():
         node = params
         for key in dotted.split("."):
-            node = getattr(node, key)
+            node = node[key] if isinstance(node, dict) else getattr(node, key)
         assert node == (tuple(value) if isinstance(value, list) and isinstance(node, tuple) else value)
 
 
