@@ -126,6 +126,16 @@ def test_int_given_for_float_is_accepted(params_file):
     assert p.gamma == 1.0 and isinstance(p.gamma, float)
 
 
+def test_a_float_dvc_writes_without_a_dot_is_a_float(params_file):
+    """`dvc exp run -S finetune.learning_rate=0.00005` writes 5e-05, which YAML 1.1 reads as a string."""
+    text = params_file.read_text().replace("  learning_rate: 1.0e-4 ", "  learning_rate: 5e-05  ")
+    params_file.write_text(text)
+    assert load_params(params_file).finetune.learning_rate == 5e-5
+    params_file.write_text(text.replace("learning_rate: 5e-05", "learning_rate: 5e-05x"))
+    with pytest.raises(IsaraError, match="finetune.learning_rate must be float, got '5e-05x'"):
+        load_params(params_file)
+
+
 @pytest.mark.parametrize("dotted", ["colour", "filter.colour", "generation.answer.colour"])
 def test_unknown_key_named(params_file, dotted):
     with pytest.raises(IsaraError, match=rf"unknown key '{re.escape(dotted)}'"):

@@ -12,6 +12,7 @@ import typing
 
 from isara.errors import IsaraError
 
+EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 5e-05: a float YAML 1.1 reads as a string
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # matched whole (fullmatch): no trailing newline slips through  # a method, run or prompt-set name: also a folder and a stage name
 
 
@@ -48,6 +49,8 @@ def coerce(key: str, kind, value):
         return tuple(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind is float and isinstance(value, str) and EXPONENT.fullmatch(value.strip()):
+        value = float(value)  # `dvc exp run -S lr=0.00005` writes 5e-05, which PyYAML leaves a string
     if kind is float and isinstance(value, float) and not math.isfinite(value):
         raise IsaraError(f"params.yaml: {key} must be a finite number, got {value}")
     if kind is bool and not isinstance(value, bool) or kind is not bool and isinstance(value, bool):
