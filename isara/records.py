@@ -34,6 +34,17 @@ def json_lines(path: Path, text: str) -> list[tuple[int, object]]:
     return values
 
 
+def read_rows(path: str | Path) -> list[object]:
+    """Every value of a JSONL file that may hold none (a stage's output: a round can accept or
+    reject everything); the file must exist and be valid UTF-8 JSON lines."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise IsaraError(f"{path}: file not found") from None
+    return [value for _, value in json_lines(path, decode_utf8(path, raw))]
+
+
 def numbered_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[tuple[int, dict]]:
     """(line number, object) of a JSONL file; every field in `required` must be a non-empty string.
 

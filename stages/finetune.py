@@ -9,7 +9,8 @@ With finetune.num_processes > 1 or finetune.accelerate_config the stage starts i
 beside the weights (or beside the adapter, with finetune.save: adapter, whose adapter_config.json
 names its base relative to the repository root: models/iter0); checkpoints go to OUT.checkpoints/
 (and OUT-dpo.checkpoints/ for the preference step) and are removed once the model is written. With
-finetune.objective sft+dpo and --preferences, DPO on the run's pairs follows SFT.
+the objective sft+dpo (the run's `objective`, else finetune.objective) and --preferences, DPO on the
+run's pairs follows SFT.
 """
 
 import click
@@ -35,10 +36,12 @@ from isara.train.launch import relaunch_if_needed, train_device
 @entry
 def main(name, stage, train, base, previous, out, metrics, curves, preferences):
     p = load_params()
-    relaunch_if_needed(p.finetune, train_device(p.model.device).type == "cpu")
+    device = train_device(p.model.device)
+    relaunch_if_needed(p.finetune, device.type == "cpu")
     rows = read_jsonl(train, required=("question", "answer"))
-    pairs = read_jsonl(preferences, required=PAIR_FIELDS) if preferences and p.finetune.objective == "sft+dpo" else []
-    done = train_model(p, name, stage, rows, train, base, previous, Outputs(out, metrics, curves), pairs)
+    objective = p.objective_of(name) if name in p.runs else p.finetune.objective
+    pairs = read_jsonl(preferences, required=PAIR_FIELDS) if preferences and objective == "sft+dpo" else []
+    done = train_model(p, name, stage, rows, train, base, previous, Outputs(out, metrics, curves), device, pairs)
     if done.written:
         resumed = f", resumed at step {done.resumed_from}" if done.resumed_from else ""
         click.echo(f"fine-tuned {done.start} on {done.rows} rows ({p.finetune.method}, {done.processes} process(es)"

@@ -18,7 +18,7 @@ from isara.errors import IsaraError
 from isara.labels import HARMFUL
 from isara.loop.audit import load_audit_embeddings
 from isara.loop.preferences import nearest_of_label, pair_counts, preference_pairs
-from isara.records import decode_utf8, json_lines, read_jsonl, read_pool
+from isara.records import read_jsonl, read_pool, read_rows
 from isara.retrieval import unit_rows
 from isara.stage import entry
 
@@ -36,9 +36,9 @@ def main(seed_pool, candidates, accepted, rejected, embeddings, out):
     cands = read_jsonl(candidates, required=("id", "question", "answer"))
     verdicts = {}
     for path in (Path(accepted), Path(rejected)):  # either may be empty: a round can accept or reject all
-        for n, row in json_lines(path, decode_utf8(path, path.read_bytes())):
+        for row in read_rows(path):
             if not (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("verdict"), dict)):
-                raise IsaraError(f"{path}:{n}: no candidate id and filter verdict (run stage filter again)")
+                raise IsaraError(f"{path}: a row without candidate id and filter verdict (run stage filter again)")
             verdicts[row["id"]] = row["verdict"]
     vectors, seed_vectors, _ = load_audit_embeddings(embeddings, len(cands))
     nearest = nearest_of_label(unit_rows(vectors, embeddings), unit_rows(seed_vectors, embeddings),

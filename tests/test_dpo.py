@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import yaml
 from click.testing import CliRunner
 
 from isara.config.training import Dpo, Finetune, Lora
@@ -89,15 +90,28 @@ def test_the_stage_runs_dpo_after_sft_and_two_processes_equal_one(tmp_path, tiny
     assert one_metrics["dpo"]["pairs"] == 8 and one_metrics["dpo"]["steps"] == two_metrics["dpo"]["steps"] == 2
     assert two_metrics["dpo"]["last_loss"] == pytest.approx(one_metrics["dpo"]["last_loss"], rel=1e-4)
     assert [p.name for p in (two / "models").iterdir()] == ["iter1"], "a checkpoint folder was left behind"
+    curves = one / "metrics/iter1/training/plots/metrics"  # dvclive: SFT's steps, then DPO's numbered on
+
+    def steps(name):
+        return [int(line.split("\t")[0]) for line in (curves / name).read_text().splitlines()[1:]]
+    assert steps("train/loss.tsv") and steps("dpo/margin.tsv") and steps("dpo/accuracy.tsv")
+    assert min(steps("dpo/loss.tsv")) > max(steps("train/loss.tsv"))
 
 
 def test_with_objective_sft_the_pairs_change_nothing(tmp_path, tiny_llama):
     plain = stage_project(tmp_path / "plain", tiny_llama, batch_size=8, save_steps=0)
     given = with_pairs(stage_project(tmp_path / "given", tiny_llama, batch_size=8, save_steps=0))
+    # finetune.objective sft+dpo, but this run's own objective is sft (iter2_sft beside iter2)
+    own = with_pairs(stage_project(tmp_path / "own", tiny_llama, batch_size=8, save_steps=0, objective="sft+dpo"))
+    params = yaml.safe_load((own / "params.yaml").read_text())
+    params["runs"]["iter1"]["objective"] = "sft"
+    (own / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run_stage(plain)
-    run_stage(given, extra=("--preferences", "preferences.jsonl"))
-    assert (plain / "models/iter1/model.safetensors").read_bytes() == (given / "models/iter1/model.safetensors").read_bytes()
-    assert "dpo" not in json.loads((given / "metrics/iter1/train.json").read_text())
+    for project in (given, own):
+        run_stage(project, extra=("--preferences", "preferences.jsonl"))
+        assert (plain / "models/iter1/model.safetensors").read_bytes() == \
+            (project / "models/iter1/model.safetensors").read_bytes()
+        assert "dpo" not in json.loads((project / "metrics/iter1/train.json").read_text())
 
 
 def test_a_rerun_resumes_dpo_past_a_damaged_checkpoint_to_the_same_model(tmp_path, tiny_llama, monkeypatch):
@@ -138,6 +152,23 @@ def test_the_objective_and_the_dpo_settings_are_checked():
         Dpo(epochs=-1)
     with pytest.raises(IsaraError, match="finetune.save: merged"):
         Finetune(objective="sft+dpo", method="lora", save="adapter")
+
+
+
+def test_a_run_may_set_its_own_objective(tmp_path):
+    from isara.config import load_params
+    from isara.errors import IsaraError
+
+    params = yaml.safe_load(open("params.yaml").read())
+    params["runs"]["iter2_sft"] = {"prev": "iter1", "objective": "sft"}
+    params["finetune"]["objective"] = "sft+dpo"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    p = load_params(tmp_path / "params.yaml")
+    assert (p.objective_of("iter2"), p.objective_of("iter2_sft")) == ("sft+dpo", "sft")
+    params["runs"]["iter2_sft"]["objective"] = "dpo"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(IsaraError, match="runs.iter2_sft.objective"):
+        load_params(tmp_path / "params.yaml")
 
 
 def test_a_lora_round_merges_its_sft_adapter_before_dpo(tmp_path, tiny_llama):

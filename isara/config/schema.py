@@ -30,6 +30,7 @@ class Run:
 
     prev: str  # the run it starts from: iter0 (the base model and D0) or another run's name
     rounds: int = 1  # generation budget in rounds: samples_per_iteration x rounds new questions
+    objective: str = ""  # sft | sft+dpo for this run's fine-tune; "" = finetune.objective
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,16 @@ class Params:
         report reads from a method's name."""
         return 0 if run == BASE else self.round_of(self.runs[run].prev) + 1
 
+    def objective_of(self, run: str) -> str:
+        """The training objective of a run's fine-tune: its own `objective`, else finetune.objective."""
+        return self.runs[run].objective or self.finetune.objective
+
     def _check_runs(self) -> None:
         for name, run in self.runs.items():
             _name("runs", name)
             _positive(f"runs.{name}.rounds", run.rounds, 100)
+            if run.objective:
+                self.finetune.check_objective(f"runs.{name}.objective", run.objective)
             if name in (BASE, SEED_ONLY):
                 raise IsaraError(f"params.yaml: runs.{name}: '{name}' is built by its own stage, not a run")
             if run.prev != BASE and run.prev not in self.runs:

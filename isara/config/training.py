@@ -75,6 +75,12 @@ class Finetune:
     objective: str = "sft"  # sft | sft+dpo (SFT, then DPO on the round's preference pairs)
     dpo: Dpo = field(default_factory=Dpo)
 
+    def check_objective(self, key: str, objective: str) -> None:
+        """`objective` (finetune.objective or a run's own) is known and fits these settings."""
+        _choice(key, objective, OBJECTIVES)
+        if objective == "sft+dpo" and self.save == "adapter":
+            raise IsaraError(f"params.yaml: {key} sft+dpo merges the SFT adapter before DPO: use finetune.save: merged")
+
     def __post_init__(self):
         _choice("finetune.method", self.method, ("full", "lora"))
         _choice("finetune.init_from", self.init_from, ("previous", "base"))
@@ -89,10 +95,7 @@ class Finetune:
         if self.save == "adapter" and self.method != "lora":
             raise IsaraError("params.yaml: finetune.save: adapter needs finetune.method: lora")
         _choice("finetune.optimizer", self.optimizer, OPTIMIZERS)
-        _choice("finetune.objective", self.objective, OBJECTIVES)
-        if self.objective == "sft+dpo" and self.save == "adapter":
-            raise IsaraError("params.yaml: finetune.objective sft+dpo merges the SFT adapter before DPO: "
-                             "use finetune.save: merged")
+        self.check_objective("finetune.objective", self.objective)
         _positive("finetune.num_processes", self.num_processes, WORKERS_MAX)
         _integer("finetune.save_steps", self.save_steps, 0)
         _integer("finetune.keep_checkpoints", self.keep_checkpoints, 1, 1000)

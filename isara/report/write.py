@@ -12,7 +12,7 @@ from isara.config import Params
 from isara.config.names import round_number
 from isara.errors import IsaraError
 from isara.eval.metrics import RUN_FILES
-from isara.records import decode_utf8, json_lines
+from isara.records import read_rows
 from isara.report import plots
 from isara.report.curves import curves
 from isara.report.headline import d0_passes, headline_rows, headline_table, passes_line, rounds_line, summary
@@ -56,7 +56,7 @@ def read_samples(work_dir: str | Path, runs) -> dict[str, list[dict]]:
     for run in runs:
         files = [Path(work_dir) / run / "accepted.jsonl", Path(work_dir) / run / "rejected.jsonl"]
         if all(f.is_file() for f in files):  # either may be empty: a round can accept or reject all
-            samples[run] = [row for f in files for _, row in json_lines(f, decode_utf8(f, f.read_bytes()))]
+            samples[run] = [row for f in files for row in read_rows(f)]
     return samples
 
 
@@ -71,13 +71,13 @@ def category_rates(runs: dict[str, dict], methods: list[str]) -> tuple[dict[str,
     return {}, ""
 
 
-def read_harm_rows(reports_dir: str | Path, methods) -> dict[str, list[dict]]:
-    """method -> its per-prompt harm suite rows (reports/<method>/harm.jsonl), for those that have them."""
+def read_suite_rows(reports_dir: str | Path, methods, suite: str) -> dict[str, list[dict]]:
+    """method -> its per-item rows of `suite` (reports/<method>/<suite>.jsonl), for those that have them."""
     rows = {}
     for method in methods:
-        path = Path(reports_dir) / method / "harm.jsonl"
+        path = Path(reports_dir) / method / f"{suite}.jsonl"
         if path.is_file():
-            rows[method] = [row for _, row in json_lines(path, decode_utf8(path, path.read_bytes()))]
+            rows[method] = read_rows(path)
     return rows
 
 
@@ -90,7 +90,7 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
     table = {method: flatten(files) for method, files in runs.items()}
     methods = method_order(table)
     samples = read_samples(work_dir, p.runs)
-    harm_rows = read_harm_rows(reports_dir, methods)
+    harm_rows = read_suite_rows(reports_dir, methods, "harm")
     first_rows, caption, outcomes = headline_rows(harm_rows, methods, p.seed)
     accepted = {run: rejection_counts(rows).get("accepted", 0) for run, rows in samples.items()}
     rounds = [m for m in methods if round_number(m) is not None]

@@ -22,9 +22,9 @@ from isara.config.training import Finetune
 from isara.lm.prompts import PromptFormat, answer_target, sft_prompt
 from isara.train.arguments import finetune_settings, training_args
 from isara.train.checkpoints import last_checkpoint, prepare_scratch
+from isara.train.curves import DPO_CURVES
 from isara.train.sft import Trained, prepare_model
 
-CURVES = ("loss", "rewards/margins", "rewards/accuracies")  # logged per step by DPOTrainer
 
 
 def dpo_rows(fmt: PromptFormat, pairs: Sequence[dict]) -> list[dict]:
@@ -77,6 +77,6 @@ def dpo(model, tokenizer, fmt: PromptFormat, pairs: Sequence[dict], cfg: Finetun
         trainer.model = trainer.model.merge_and_unload()  # saved whole: its base lives only in memory
     logged = [entry for entry in trainer.state.log_history if "loss" in entry and "train_loss" not in entry]
     stats = {"pairs": len(pairs), "steps": result.global_step, "beta": cfg.dpo.beta,
-             **{f"first_{key.replace('/', '_')}": logged[0].get(key) if logged else None for key in CURVES},
-             **{f"last_{key.replace('/', '_')}": logged[-1].get(key) if logged else None for key in CURVES}}
+             **{f"first_{key.replace('/', '_')}": logged[0].get(key) if logged else None for key in DPO_CURVES},
+             **{f"last_{key.replace('/', '_')}": logged[-1].get(key) if logged else None for key in DPO_CURVES}}
     return Trained(trainer, {"dpo": stats}, int(checkpoint.name.split("-")[1]) if checkpoint else 0)

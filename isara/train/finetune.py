@@ -2,10 +2,11 @@
 
 Start from the base or the previous model (finetune.init_from), check the optimizer and the memory
 estimate before any weight loads, train on the weighted rows (`isara.train.sft`) with checkpoints in
-a scratch folder beside the output, with finetune.objective sft+dpo follow with DPO on the round's
-preference pairs (`isara.train.dpo`, its own scratch folder), and write the model folder atomically with its tokenizer and
-model card (an adapter names models/iter0, not the weights it leads to). Only the main process
-writes; the scratch folder is removed once the model is in place.
+a scratch folder beside the output; with the objective sft+dpo (finetune.objective, or the run's
+own `objective`) follow with DPO on the round's preference pairs (`isara.train.dpo`, its own
+scratch folder). Write the model folder atomically with its tokenizer and model card (an adapter
+names models/iter0, not the weights it leads to). Only the main process writes; the scratch
+folders are removed once the model is in place.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from isara.lm.sources import name_base, trained_base
 from isara.train.checkpoints import remove_scratch, scratch_dir
 from isara.train.curves import write_curves
 from isara.train.dpo import dpo, dpo_fingerprint
-from isara.train.launch import train_device, world_size
+from isara.train.launch import world_size
 from isara.train.memory import check_training_memory
 from isara.train.model_card import model_card, training_data
 from isara.train.sft import check_optimizer, finetune, run_fingerprint, save_trained, train_precision
@@ -46,11 +47,11 @@ class Result:
 
 
 def train_model(p: Params, name: str, stage: str, rows: Sequence[dict], train_file: str, base: str, previous: str,
-                out: Outputs, pairs: Sequence[dict] = ()) -> Result:
-    """Fine-tune NAME (built by DVC stage STAGE) on ROWS, then with finetune.objective sft+dpo run DPO
-    on its preference PAIRS (none: SFT only), and write its folder, metrics and curves."""
+                out: Outputs, device, pairs: Sequence[dict] = ()) -> Result:
+    """Fine-tune NAME (built by DVC stage STAGE) on ROWS on DEVICE (`train_device`), then DPO on its
+    preference PAIRS (none: SFT only; the caller passes them for the objective sft+dpo), and write
+    its folder, metrics and curves."""
     cfg = p.finetune
-    device = train_device(p.model.device)
     start = previous if cfg.init_from == "previous" else base
     dtype = resolve_dtype(p.model.dtype, device)
     load_dtype, bf16, fp16 = train_precision(cfg.method, dtype, device)
@@ -61,18 +62,19 @@ def train_model(p: Params, name: str, stage: str, rows: Sequence[dict], train_fi
                                             trainable_adapter=cfg.method == "lora")
     scratch = scratch_dir(out.model)
     fingerprint = run_fingerprint(rows, cfg, p.seed, source_stamp(start), dtype, world_size())
-    trained = finetune(model, tokenizer, fmt, rows, cfg, p.seed, scratch, fingerprint, (bf16, fp16))
-    sft, preference_scratch = trained, scratch_dir(f"{out.model}-dpo")
-    if cfg.objective == "sft+dpo" and pairs:
+    sft = finetune(model, tokenizer, fmt, rows, cfg, p.seed, scratch, fingerprint, (bf16, fp16))
+    preference_scratch, preferred = scratch_dir(f"{out.model}-dpo"), None
+    if pairs:
         sft.trainer.optimizer = sft.trainer.lr_scheduler = None  # its moments are not needed again
-        trained = dpo(sft.trainer.model, tokenizer, fmt, pairs, cfg, p.seed, preference_scratch,
-                      dpo_fingerprint(fingerprint, pairs), (bf16, fp16))
-    final = save_trained(trained, preference_scratch if trained is not sft else scratch, cfg, load_dtype)
-    result = Result(start, len(rows), world_size(), trained.resumed_from, final is not None)
+        preferred = dpo(sft.trainer.model, tokenizer, fmt, pairs, cfg, p.seed, preference_scratch,
+                        dpo_fingerprint(fingerprint, pairs), (bf16, fp16))
+    final = save_trained(preferred or sft, preference_scratch if preferred else scratch, cfg, load_dtype)
+    result = Result(start, len(rows), world_size(), (preferred or sft).resumed_from, final is not None)
     if final is None:
         return result  # not the main process: it writes nothing
-    stats = {**sft.stats, **(trained.stats if trained is not sft else {})}
-    card = model_card(name, stage, start, p, {"train_file": train_file, **training_data(rows)}, stats,
+    stats = {**sft.stats, **(preferred.stats if preferred else {})}
+    card = model_card(name, stage, start, p, {"train_file": train_file, "objective": "sft+dpo" if preferred else "sft",
+                                        **training_data(rows)}, stats,
                       [f"metrics/methods/{name}/<suite>.json"])
     with atomic_dir(out.model) as tmp:
         for path in final.iterdir():
@@ -80,7 +82,7 @@ def train_model(p: Params, name: str, stage: str, rows: Sequence[dict], train_fi
         name_base(tmp, trained_base(start))
         tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(card)
-    write_curves(out.curves, sft.trainer.state.log_history)
+    write_curves(out.curves, sft.trainer.state.log_history, preferred.trainer.state.log_history if preferred else ())
     write_json(out.metrics, {"init_from": start, "method": cfg.method, **stats})
     remove_scratch(scratch)
     remove_scratch(preference_scratch)
