@@ -294,13 +294,14 @@ def prompt_set(path: str | Path, label: str | None = None) -> list[dict]:
 
 
 def labelled_prompts(path: str | Path) -> list[dict]:
-    """``[{"prompt", "label"}]`` of a file whose every row carries a label (harmful | safe)."""
+    """``[{"prompt", "label", "category"}]`` of a file whose every row carries a label (harmful |
+    safe); the category is optional (default ``"all"``)."""
     rows = []
     for w, r in _read_file(Path(path).expanduser()):
         label = _text(w, r, "label")
         if label not in LABELS:
             raise IsaraError(f"{w}: field 'label' must be one of {', '.join(LABELS)}, got {label!r}")
-        rows.append({"prompt": _text(w, r, "prompt"), "label": label})
+        rows.append({"prompt": _text(w, r, "prompt"), "label": label, "category": _text(w, r, "category", "all")})
     return rows
 
 

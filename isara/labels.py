@@ -58,6 +58,12 @@ def curation_reason(label: str | None, refused: bool) -> str | None:
     return None
 
 
+def failed(row: dict) -> bool:
+    """A labelled prompt's answer gets it wrong ({"label", "refused"}): a harmful prompt answered,
+    a safe one refused (the dev suite's failures)."""
+    return curation_reason(row["label"], row["refused"]) is not None
+
+
 def share_counts(size: int, safe_share: float) -> tuple[int, int]:
     """(harmful, safe) counts of a draw of `size` with `safe_share` of it safe (rounded half up)."""
     safe = math.floor(size * safe_share + 0.5)

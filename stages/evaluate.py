@@ -6,8 +6,9 @@
 The method's model is models/<method> (for icl and icl_knn a reference to models/iter0); a suite is
 one object of isara/eval/registry.py (isara/eval/<suite>.py). Finished answer batches are
 kept in ANSWERS.partial/ as they come, so a re-run after a crash continues from them. A suite that
-evaluate.suites does not select gets an empty answers file and an empty metrics file, at once: dvc.yaml
-names every suite's stages, so that no params value ever names an output.
+evaluate.suites does not select, or that does not measure the method (the dev suite measures the
+methods marked `dev: true`), gets an empty answers file and an empty metrics file, at once: dvc.yaml names
+every suite's stages, so that no params value ever names an output.
 """
 
 import click
@@ -29,10 +30,13 @@ def main(method, suite, seed_pool, answers, metrics):
     p = load_params()
     if method not in p.methods:
         raise IsaraError(f"params.yaml: methods has no '{method}' (known: {', '.join(p.methods)})")
-    if suite not in p.evaluate.suites:
+    from isara.eval.registry import SUITES as REGISTRY
+
+    if suite not in p.evaluate.suites or not REGISTRY[suite].applies(method, p):
         write_jsonl(answers, [])
         write_json(metrics, {})
-        click.echo(f"{method}: {suite} is not in evaluate.suites: placeholder -> {metrics}")
+        why = "is not in evaluate.suites" if suite not in p.evaluate.suites else "does not measure this method"
+        click.echo(f"{method}: {suite} {why}: placeholder -> {metrics}")
         return
     from isara.eval.context import load_context
     from isara.eval.run import run_suite

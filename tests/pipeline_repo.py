@@ -18,7 +18,8 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "isara", "da
 RUNS = ("iter1", "iter2", "oneshot")
 METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
 LOOP_STAGES = ("embed", "retrieve", "generate", "audit", "filter", "mix", "preferences", "finetune")
-SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward")  # all but harm write placeholders here
+SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward", "dev")  # harm, and dev for iter0 and the
+# rounds, run; the others write placeholders here
 JUDGES = {f"judge@{name}" for name in ("refusal", "classifier", "beaver-dam", "pairwise")}  # placeholders
 
 

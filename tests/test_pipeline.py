@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from isara.report.stop_rule import verdicts
 from tests.pipeline_repo import (ALL_STAGES, EVALUATE, JUDGES, METHODS, RUNS, _env, dvc, evaluations, make_repo, ran_stages,
                                  run)
 
@@ -45,6 +46,15 @@ def test_every_stage_runs_and_writes_metrics_per_method(llama_repo):
     summary = json.loads((repo / "metrics/summary.json").read_text())
     assert summary["harmful_rate_iter1"] == pytest.approx(metrics(repo, "iter1")["demo"]["refusal"]["harmful_rate"], abs=1e-4)
     assert summary["scaling_ratio_iter2"] == pytest.approx(metrics(repo, "iter2", "data")["scaling_ratio"], abs=1e-4)
+    # The dev suite answers for iter0 and the rounds only; the stop rule reads it, in the summary and the report.
+    assert metrics(repo, "iter1", "dev")["n_harmful"] == 4 and metrics(repo, "icl", "dev") == {}
+    assert summary["dev_balanced_accuracy_iter2"] == pytest.approx(metrics(repo, "iter2", "dev")["dev_balanced_accuracy"])
+    dev_rows = {m: [json.loads(line) for line in (repo / f"reports/{m}/dev.jsonl").read_text().splitlines()]
+                for m in ("iter0", "iter1", "iter2")}
+    found = verdicts(dev_rows, {"iter1": "iter0", "iter2": "iter1"}, seed=0)
+    assert {k: v for k, v in summary.items() if k.startswith("stop_")} == {
+        f"stop_{v['run']}": int(v["stop"]) for v in found}  # oneshot's prev answered, oneshot did not
+    assert "Stop rule (dev prompts" in (repo / "report/report.md").read_text()
     # The one declared metrics file: dvc metrics show / exp show list its flat numbers and nothing else.
     shown = json.loads(dvc(repo, "metrics", "show", "--json"))[""]["data"]
     assert list(shown) == ["metrics/summary.json"] and shown["metrics/summary.json"]["data"] == summary
@@ -188,7 +198,8 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     page = (repo / "plots-diff/index.html").read_text()
     assert "Harmful rate by ISARA round" in page and "gamma-half" in page
     assert {"mix@iter1", "finetune@iter1", "evaluate@iter1-harm"} <= ran
-    downstream_of_round_1 = ({"mix@iter1", "finetune@iter1", "generate@iter2", "audit@iter2", "filter@iter2",
+    downstream_of_round_1 = ({"mix@iter1", "finetune@iter1", "retrieve@iter2", "generate@iter2", "audit@iter2",
+                              "filter@iter2",
                               "mix@iter2", "preferences@iter2", "finetune@iter2", "report"}
                              | evaluations("iter1", "iter2"))
     one_shot_mix = {"mix@oneshot", "finetune@oneshot"} | evaluations("oneshot")

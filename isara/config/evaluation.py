@@ -36,7 +36,7 @@ class Evaluate:
     prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
     max_new_tokens: int = 64  # greedy answer length for evaluation
-    suites: tuple = ("harm", "xstest")  # suites measured for every method: a name of names.SUITES
+    suites: tuple = ("harm", "xstest", "dev")  # suites measured for every method: a name of names.SUITES
     harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
     eval_limit: dict[str, int] = field(default_factory=dict)  # items per suite (0 = all), defaults in names.SUITES
     prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`

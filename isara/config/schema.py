@@ -38,6 +38,7 @@ class Method:
     """What evaluate measures: the model in models/<name>, prompted as `prompting` says."""
 
     prompting: str = "zero_shot"  # zero_shot (the question alone) | icl (k random seed pairs) | icl_knn (k nearest)
+    dev: bool = False  # also answer the labelled dev prompts (suite dev): the stop rule and failure anchors read them
 
 
 def _default_runs() -> dict:
@@ -45,8 +46,8 @@ def _default_runs() -> dict:
 
 
 def _default_methods() -> dict:
-    return {BASE: Method(), "icl": Method("icl"), "icl_knn": Method("icl_knn"), SEED_ONLY: Method(),
-            ONESHOT: Method(), "iter1": Method(), "iter2": Method()}
+    return {BASE: Method(dev=True), "icl": Method("icl"), "icl_knn": Method("icl_knn"), SEED_ONLY: Method(),
+            ONESHOT: Method(), "iter1": Method(dev=True), "iter2": Method(dev=True)}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Params:
         _in_range("gamma", self.gamma, 0.0, 1.0)
         _in_range("rouge_threshold", self.rouge_threshold, 0.0, 1.0, low_open=True)
         self._check_runs()
+        self._check_failure_anchors()
         for name, method in self.methods.items():
             _name("methods", name)
             _choice(f"methods.{name}.prompting", method.prompting, PROMPTINGS)
@@ -98,6 +100,18 @@ class Params:
         (oneshot too: 1). An ISARA round's is its own number (`names.round_number`), which the
         report reads from a method's name."""
         return 0 if run == BASE else self.round_of(self.runs[run].prev) + 1
+
+    def _check_failure_anchors(self) -> None:
+        """generation.anchors failures reads each run's prev's dev answers: they must be measured."""
+        if self.generation.anchors != "failures":
+            return
+        if not self.generation.by_label or "dev" not in self.evaluate.suites or not self.data.dev_file:
+            raise IsaraError("params.yaml: generation.anchors failures needs generation.by_label, data.dev_file "
+                             "and dev in evaluate.suites")
+        for name, run in self.runs.items():
+            if run.prev not in self.methods or not self.methods[run.prev].dev:
+                raise IsaraError(f"params.yaml: generation.anchors failures reads the dev answers of runs.{name}.prev: "
+                                 f"methods.{run.prev} needs dev: true")
 
     def objective_of(self, run: str) -> str:
         """The training objective of a run's fine-tune: its own `objective`, else finetune.objective."""

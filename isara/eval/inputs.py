@@ -67,7 +67,10 @@ TRUTHFULQA = Inputs(lambda p: {"truthfulqa": datasets.truthfulqa(p.benchmarks.so
 ALPACA_EVAL = Inputs(lambda p: {"alpaca_eval": datasets.alpaca_eval(p.benchmarks.source, p.benchmarks.alpaca_reference)},
                      lambda p: [benchmark(p, "alpaca_eval", reference=p.benchmarks.alpaca_reference)])
 REWARD = Inputs(lambda p: {"reward": safe_prompts(p)}, lambda p: [(p.data.safe_file, "")])
-INPUTS = {"harm": HARM, "xstest": XSTEST, "truthfulqa": TRUTHFULQA, "alpaca_eval": ALPACA_EVAL, "reward": REWARD}
+DEV = Inputs(lambda p: {"dev": datasets.labelled_prompts(p.data.dev_file)} if p.data.dev_file else {},
+             lambda p: [(p.data.dev_file, "")] if p.data.dev_file else [])
+INPUTS = {"harm": HARM, "xstest": XSTEST, "truthfulqa": TRUTHFULQA, "alpaca_eval": ALPACA_EVAL, "reward": REWARD,
+          "dev": DEV}
 
 
 def suite_items(p: Params, suite: str) -> dict[str, list[dict]]:
@@ -87,6 +90,7 @@ def evaluation_prompts(p: Params) -> list[tuple[str, str]]:
     """(set name, prompt) of every item of every set the suites of evaluate.suites read, before
     evaluate.eval_limit, and of the dev split (data.dev_file) that defaults are chosen on: what
     generated questions and judge data must stay apart from."""
-    dev = [("dev", row["prompt"]) for row in datasets.labelled_prompts(p.data.dev_file)] if p.data.dev_file else []
+    dev = [] if not p.data.dev_file or "dev" in p.evaluate.suites else [
+        ("dev", row["prompt"]) for row in datasets.labelled_prompts(p.data.dev_file)]
     return [(name, prompt_of(suite, row)) for suite in p.evaluate.suites
             for name, rows in suite_items(p, suite).items() for row in rows] + dev

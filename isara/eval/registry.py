@@ -11,7 +11,7 @@ whose matrix differs from isara.config.names.SUITES.
 
 from __future__ import annotations
 
-from isara.eval import alpaca_eval, harm, reward, truthfulqa, xstest
+from isara.eval import alpaca_eval, dev, harm, reward, truthfulqa, xstest
 from isara.eval.suite import Suite
 
 SUITES: dict[str, Suite] = {suite.name: suite for suite in (
@@ -20,5 +20,6 @@ SUITES: dict[str, Suite] = {suite.name: suite for suite in (
     truthfulqa.SUITE,
     alpaca_eval.SUITE,
     reward.SUITE,
+    dev.SUITE,
 )}
 

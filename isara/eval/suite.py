@@ -6,7 +6,8 @@ isara/eval/registry.py lists them.
 A suite's name is its key everywhere: `evaluate.suites`, `evaluate.eval_limit.<name>` (its default in
 isara.config.names.SUITES, which params validation reads), dvc.yaml's evaluate matrix (stage
 `evaluate@<method>-<name>`), `work/check/<name>.json`, `metrics/methods/<method>/<name>.json` and
-`reports/<method>/<name>.jsonl`.
+`reports/<method>/<name>.jsonl`. A suite measures every method unless its `applies` says otherwise
+(the dev suite measures the methods marked `dev: true`); the others get an empty file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Suite:
     rows: dict[str, str]  # the fields of each per-item row (reports/<method>/<name>.jsonl) -> what each holds
     metrics: tuple[Metric, ...]  # the numbers of its metrics file the report shows (isara.eval.metrics)
     summary: tuple[str, ...] = ()  # keys of its metrics file copied into metrics/summary.json as <key>_<method>
+    applies: Callable[[str, Params], bool] = lambda method, p: True  # whether it measures a method
 
     def items(self, p: Params) -> dict[str, list[dict]]:
         """Every item list it reads, by name, before its eval limit."""

@@ -4,7 +4,8 @@ Each question prompt is anchored on a pool example (every example once per pass,
 order) and holds the anchor's k nearest pool examples, the anchor last, found by the pool's
 `isara.retrieval.Retriever`. With a labelled pool (generation.by_label) the anchors are drawn by
 label (`isara.labels.anchor_labels`) and a context holds the anchor's nearest items of its own
-label (`label_masks`).
+label (`label_masks`), and with generation.anchors: failures drawn towards the labels and categories
+the run's starting model failed on the dev split (`isara.loop.failures`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from isara.labels import HARMFUL, LABELS, SAFE, anchor_labels
+from isara.loop.failures import Weights, allocate, weight_of, weighted_safe_share
 from isara.retrieval import Retriever
 
 
@@ -40,8 +42,22 @@ def label_masks(pool: Sequence[dict]) -> dict[str, np.ndarray] | None:
     return None if labels is None else {label: np.array([item == label for item in labels]) for label in LABELS}
 
 
+def weighted_anchors(pool: Sequence[dict], positions: np.ndarray, label: str, count: int, weights: Weights,
+                     rng_name: str) -> list[int]:
+    """`count` of the pool `positions` (all of `label`), split over their categories in proportion to
+    size x weight (`isara.loop.failures`), each category's drawn as `anchors` draws, then shuffled."""
+    groups: dict[str, list[int]] = {}
+    for position in positions.tolist():
+        groups.setdefault(pool[position].get("category") or "all", []).append(position)
+    quota = allocate(count, {c: len(items) * weight_of(weights, label, c) for c, items in groups.items()})
+    chosen = [groups[c][i] for c in sorted(groups) if quota[c]
+              for i in anchors(len(groups[c]), quota[c], random.Random(f"{rng_name}-{c}"))]
+    random.Random(rng_name).shuffle(chosen)
+    return chosen
+
+
 def question_contexts(retriever: Retriever, pool: Sequence[dict], count: int, k: int, round_: int,
-                      seed: int, safe_share: float | None = None) -> list[dict]:
+                      seed: int, safe_share: float | None = None, weights: Weights | None = None) -> list[dict]:
     """`count` contexts {"id", "iteration", "anchor_id", "context_ids"} for round `round_`.
 
     The anchors are drawn with `seed` and the round, so a run with a larger budget in the same
@@ -65,12 +81,17 @@ def question_contexts(retriever: Retriever, pool: Sequence[dict], count: int, k:
     masks = label_masks(pool)
     if not masks[SAFE].any() or not masks[HARMFUL].any():  # one label only (data.safe_share 0): all anchors its
         safe_share = float(masks[SAFE].any())
+    if weights:
+        safe_share = weighted_safe_share(safe_share, weights) if 0 < safe_share < 1 else safe_share
     wanted = anchor_labels(count, safe_share)
     streams = {}
     for label in LABELS:
         positions = np.flatnonzero(masks[label])
-        needed = wanted.count(label)
-        drawn = anchors(len(positions), needed, random.Random(f"{seed}-retrieve-{round_}-{label}")) if needed else []
+        needed, name = wanted.count(label), f"{seed}-retrieve-{round_}-{label}"
+        if weights:
+            streams[label] = iter(weighted_anchors(pool, positions, label, needed, weights, name))
+            continue
+        drawn = anchors(len(positions), needed, random.Random(name)) if needed else []
         streams[label] = iter(positions[drawn].tolist())
     contexts = []
     for n, label in enumerate(wanted):

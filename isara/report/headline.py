@@ -117,7 +117,7 @@ def rounds_line(own: dict[str, Outcomes], rounds: Sequence[str], seed: int) -> s
         worse = [axis for axis, d in measured.items() if d["difference"] > 0 and d["p_value"] < ALPHA]
         verdict = (f"worse than {method_label(before)} on {' and '.join(worse)}" if worse
                    else f"not worse than {method_label(before)} on {' or '.join(measured)}")
-        shown = "; ".join(f"{axis} {_difference_cell(d)}" for axis, d in measured.items())
+        shown = "; ".join(f"{axis} {difference_cell(d)}" for axis, d in measured.items())
         parts.append(f"{method_label(after)} is {verdict} ({shown}).")
     return ("Round against round, on the same prompts: " + " ".join(parts)) if parts else ""
 
@@ -128,7 +128,7 @@ def _rate_cell(value: dict | None) -> str:
     return f"{value['rate']:.3f} [{value['low']:.3f}, {value['high']:.3f}]"
 
 
-def _difference_cell(value: dict | None) -> str:
+def difference_cell(value: dict | None) -> str:
     if value is None:
         return MISSING
     p = value["p_value"]
@@ -152,7 +152,7 @@ def headline_table(rows: list[dict], caption: str) -> str:
         cells = [method_label(r["method"]), str(rank.get(r["method"], MISSING)),
                  MISSING if accuracy is None else f"{accuracy['value']:.3f} [{accuracy['low']:.3f}, {accuracy['high']:.3f}]",
                  _rate_cell(r["harmful"]), _rate_cell(r["over_refusal"])]
-        cells += [_difference_cell(r.get(f"{what}_vs_{ref}")) for ref in refs for what in ("harmful", "over_refusal")]
+        cells += [difference_cell(r.get(f"{what}_vs_{ref}")) for ref in refs for what in ("harmful", "over_refusal")]
         lines.append("| " + " | ".join(cells) + " |")
     n_harm = next((r["harmful"]["n"] for r in rows if r["harmful"]), 0)
     n_safe = next((r["over_refusal"]["n"] for r in rows if r["over_refusal"]), 0)

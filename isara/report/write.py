@@ -18,6 +18,7 @@ from isara.report.curves import curves
 from isara.report.headline import d0_passes, headline_rows, headline_table, passes_line, rounds_line, summary
 from isara.report.markdown import render
 from isara.report.samples import rejection_counts
+from isara.report.stop_rule import stop_section, stop_summary, verdicts
 from isara.report.table import JUDGE_PREFERENCE, flatten, method_order
 
 
@@ -92,6 +93,8 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
     samples = read_samples(work_dir, p.runs)
     harm_rows = read_suite_rows(reports_dir, methods, "harm")
     first_rows, caption, outcomes = headline_rows(harm_rows, methods, p.seed)
+    dev_rows = read_suite_rows(reports_dir, methods, "dev") if "dev" in p.evaluate.suites else {}
+    stops = verdicts(dev_rows, {run: spec.prev for run, spec in p.runs.items()}, p.seed)
     accepted = {run: rejection_counts(rows).get("accepted", 0) for run, rows in samples.items()}
     rounds = [m for m in methods if round_number(m) is not None]
     with atomic_dir(out_dir) as tmp:
@@ -109,11 +112,12 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         trend = rounds_line(outcomes, [m for m in rounds if round_number(m)], p.seed)
         passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), methods)
         (tmp / "report.md").write_text(render(table, samples, figures, read_checks(judges_dir, p),
-                                              "\n\n".join(part for part in (first, trend, passes) if part)),
+                                              "\n\n".join(part for part in (first, trend, stop_section(stops), passes)
+                                                          if part)),
                                        encoding="utf-8")
         (tmp / "curves").mkdir()
         for name, rows in curves(table, methods, samples).items():
             (tmp / "curves" / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
     if summary_path is not None:
-        write_json(summary_path, summary(first_rows, runs, accepted))
+        write_json(summary_path, {**summary(first_rows, runs, accepted), **stop_summary(stops)})
     return Path(out_dir) / "report.md"
