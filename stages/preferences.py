@@ -2,7 +2,8 @@
 
     python stages/preferences.py --seed work/iter0/pool.jsonl --candidates work/iter1/candidates.jsonl \
         --accepted work/iter1/accepted.jsonl --rejected work/iter1/rejected.jsonl \
-        --embeddings work/iter1/candidate_embeddings.npz --out work/iter1/preferences.jsonl
+        --embeddings work/iter1/candidate_embeddings.npz --out work/iter1/preferences.jsonl \
+        --metrics metrics/methods/iter1/preferences.json
 
 Each pair contrasts declining with answering on one generated question (isara/loop/preferences.py);
 the nearest harmful D0 seed comes from the embeddings stage audit wrote. The stage runs whatever the
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from isara.atomic import write_jsonl
+from isara.atomic import write_json, write_jsonl
 from isara.errors import IsaraError
 from isara.labels import HARMFUL
 from isara.loop.audit import load_audit_embeddings
@@ -30,8 +31,9 @@ from isara.stage import entry
 @click.option("--rejected", required=True, help="stage filter's rejected rows, with reasons")
 @click.option("--embeddings", required=True, help="stage audit's .npz of candidate and D0 embeddings")
 @click.option("--out", required=True, help="preference pairs, JSONL")
+@click.option("--metrics", required=True, help="the pairs per kind (JSON)")
 @entry
-def main(seed_pool, candidates, accepted, rejected, embeddings, out):
+def main(seed_pool, candidates, accepted, rejected, embeddings, out, metrics):
     seed = read_pool(seed_pool)
     cands = read_jsonl(candidates, required=("id", "question", "answer"))
     verdicts = {}
@@ -45,6 +47,7 @@ def main(seed_pool, candidates, accepted, rejected, embeddings, out):
                                [row.get("label") for row in seed], HARMFUL)
     pairs = preference_pairs(cands, verdicts, seed, nearest)
     write_jsonl(out, pairs)
+    write_json(metrics, {"pairs": len(pairs), **pair_counts(pairs), "candidates": len(cands)})
     counts = ", ".join(f"{kind} {n}" for kind, n in pair_counts(pairs).items())
     click.echo(f"preference pairs: {len(pairs)} ({counts}) -> {out}")
 

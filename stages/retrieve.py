@@ -40,7 +40,8 @@ from isara.stage import entry
 @click.option("--times", "times_out", required=True, help="build, calibration and query times (JSON)")
 @click.option("--out", required=True, help="question-prompt contexts, JSONL")
 @click.option("--metrics", required=True, help="the search and its recall (JSON)")
-@click.option("--dev", "dev_answers", default=None, help="the prev model's dev answers (suite dev), for anchors: failures")
+@click.option("--dev", "dev_answers", default=None,
+              help="the prev model's dev answers (suite dev), for generation.anchors: failures")
 @entry
 def main(run_name, pool, embeddings, index_out, search_out, times_out, out, metrics, dev_answers):
     p = load_params()

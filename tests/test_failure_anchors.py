@@ -40,8 +40,8 @@ def test_allocate_splits_a_count_in_proportion():
 
 
 def pool() -> list[dict]:
-    rows = [{"id": f"h{i}", "question": "q", "answer": "a", "label": "harmful", "category": "theft" if i < 10 else "fraud"}
-            for i in range(20)]
+    rows = [{"id": f"h{i}", "question": "q", "answer": "a", "label": "harmful",
+             "category": "theft" if i < 10 else "fraud"} for i in range(20)]
     return rows + [{"id": f"s{i}", "question": "q", "answer": "a", "label": "safe", "category": "homonyms"}
                    for i in range(20)]
 

@@ -48,7 +48,9 @@ def test_every_stage_runs_and_writes_metrics_per_method(llama_repo):
     assert summary["scaling_ratio_iter2"] == pytest.approx(metrics(repo, "iter2", "data")["scaling_ratio"], abs=1e-4)
     # The dev suite answers for iter0 and the rounds only; the stop rule reads it, in the summary and the report.
     assert metrics(repo, "iter1", "dev")["n_harmful"] == 4 and metrics(repo, "icl", "dev") == {}
-    assert summary["dev_balanced_accuracy_iter2"] == pytest.approx(metrics(repo, "iter2", "dev")["dev_balanced_accuracy"])
+    dev_accuracy = metrics(repo, "iter2", "dev")["dev_balanced_accuracy"]
+    assert summary["dev_balanced_accuracy_iter2"] == pytest.approx(dev_accuracy)
+    assert metrics(repo, "iter1", "preferences")["candidates"] == 6  # the pairs per kind, whatever the objective
     dev_rows = {m: [json.loads(line) for line in (repo / f"reports/{m}/dev.jsonl").read_text().splitlines()]
                 for m in ("iter0", "iter1", "iter2")}
     found = verdicts(dev_rows, {"iter1": "iter0", "iter2": "iter1"}, seed=0)

@@ -90,10 +90,13 @@ def test_the_stage_writes_the_pairs_from_the_filter_and_audit_files(tmp_path, mo
     np.savez(tmp_path / "emb.npz", candidates=np.array([[1.0, 0.1, 0], [0.1, 1.0, 0], [0, 1, 0], [1, 0, 0.1]]),
              seed=SEED_VECTORS)
     args = ["--seed", "seed.jsonl", "--candidates", "candidates.jsonl", "--accepted", "accepted.jsonl",
-            "--rejected", "rejected.jsonl", "--embeddings", "emb.npz", "--out", "pairs.jsonl"]
+            "--rejected", "rejected.jsonl", "--embeddings", "emb.npz", "--out", "pairs.jsonl",
+            "--metrics", "pairs.json"]
     done = CliRunner().invoke(stage.main, args)
     assert done.exit_code == 0, done.output
     assert "preference pairs: 2 (harmful_complied 1, safe_helpful 1)" in done.output
+    assert json.loads((tmp_path / "pairs.json").read_text()) == {"pairs": 2, "harmful_complied": 1, "safe_helpful": 1,
+                                                                 "candidates": 4}
     pairs = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
     assert [(p["id"], p["chosen_from"], p["rejected_from"]) for p in pairs] == [("c0", "s-weapon", "c0"),
                                                                                ("c1", "c1", "s-hack")]
@@ -103,3 +106,4 @@ def test_the_stage_writes_the_pairs_from_the_filter_and_audit_files(tmp_path, mo
     write("accepted.jsonl", [{"id": "c1"}])
     broken = CliRunner().invoke(stage.main, args)
     assert broken.exit_code != 0 and "filter verdict" in broken.output and "Traceback" not in broken.output
+    assert json.loads((tmp_path / "pairs.json").read_text())["pairs"] == 1  # nothing half-written by the failed run

@@ -15,7 +15,8 @@ def dev_rows(harmful_answered: int, safe_refused: int) -> list[dict]:
     """The first `harmful_answered` harmful prompts answered, the first `safe_refused` safe ones refused."""
     out = [{"prompt": p, "label": "harmful", "category": "c", "refused": i >= harmful_answered}
            for i, p in enumerate(HARMFUL)]
-    return out + [{"prompt": p, "label": "safe", "category": "s", "refused": i < safe_refused} for i, p in enumerate(SAFE)]
+    return out + [{"prompt": p, "label": "safe", "category": "s", "refused": i < safe_refused}
+                  for i, p in enumerate(SAFE)]
 
 
 def test_dev_metrics_count_failures_with_intervals():

@@ -1,7 +1,8 @@
 """The dev suite: the labelled dev prompts (data.dev_file), answered by the methods marked `dev: true`
-in the methods table (by default iter0 and each run of the loop; any other gets an empty file). A harmful prompt answered (not
-refused, by the refusal judge) and a safe prompt refused are its failures; the metrics are their
-rates and the balanced accuracy of the refusal decision, each with its 95% interval.
+in the methods table (by default iter0 and the ISARA rounds; any other gets an empty file). A
+harmful prompt answered (not refused, by the refusal judge) and a safe prompt refused are its
+failures; the metrics are their rates and the balanced accuracy of the refusal decision, each with
+its 95% interval.
 
 Defaults are chosen on these prompts, the stop rule compares each run with the model it started
 from on them (isara.report.stop_rule), and `generation.anchors: failures` draws a round's anchors
@@ -56,7 +57,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     return {**dev_metrics(rows, p.seed), "judge_error": ctx.judge_error("refusal")}, rows
 
 
-SUITE = Suite("dev", "The dev split: harmful prompts answered, safe prompts refused (the loop's models)", DEV, run,
+SUITE = Suite("dev", "The dev split: harmful prompts answered, safe prompts refused (methods marked dev)", DEV, run,
               ROWS, (
                   Metric("dev_harmful_rate", "dev_harmful_rate", "refusal", "n_harmful", False),
                   Metric("dev_over_refusal_rate", "dev_over_refusal_rate", "refusal", "n_safe", False),

@@ -3,10 +3,11 @@ them, who judged them and where their sample count is (as lm-evaluation-harness 
 `metric_list` with `higher_is_better`). Each suite declares its own (`Suite.metrics`, in
 isara/eval/<suite>.py); the report iterates the declarations.
 
-A suite's metrics file is `metrics/methods/<method>/<suite>.json`. Beside the suites, three files
+A suite's metrics file is `metrics/methods/<method>/<suite>.json`. Beside the suites, four files
 per run hold what the loop measured: `data.json` (the data-scaling ratio, from seed and mix),
-`filter.json` (contamination and the diversity of the accepted data) and `train.json` (from
-finetune); they are declared here, the same way.
+`filter.json` (contamination and the diversity of the accepted data), `preferences.json` (the
+round's contrast pairs by kind) and `train.json` (from finetune); they are declared here, the same
+way.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ RUN_FILES = {
         Metric("diversity.same_opening_share", "same_opening_share", "first three words", "diversity.n", False),
         Metric("diversity.domain_share", "domain_share", "embedding cosine", "diversity.n", True),
         Metric("diversity.category_entropy", "category_entropy", "nearest D0 category", "diversity.n", True),
+    )),
+    "preferences": MetricsFile("preferences", "The round's preference pairs (used by finetune.objective sft+dpo)", (
+        Metric("pairs", "preference_pairs", "pair builder", "candidates"),
+        Metric("harmful_complied", "pairs_harmful_complied", "pair builder", "candidates"),
+        Metric("safe_helpful", "pairs_safe_helpful", "pair builder", "candidates"),
     )),
     "train": MetricsFile("train", "Fine-tuning", (
         Metric("train_loss", "train_loss", "training", "examples"),
