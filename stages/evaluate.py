@@ -30,12 +30,14 @@ def main(method, suite, seed_pool, answers, metrics):
     p = load_params()
     if method not in p.methods:
         raise IsaraError(f"params.yaml: methods has no '{method}' (known: {', '.join(p.methods)})")
-    from isara.eval.registry import SUITES as REGISTRY
+    why = "is not in evaluate.suites" if suite not in p.evaluate.suites else None
+    if why is None:
+        from isara.eval.registry import SUITES as REGISTRY  # the suites import torch: only for a selected one
 
-    if suite not in p.evaluate.suites or not REGISTRY[suite].applies(method, p):
+        why = None if REGISTRY[suite].applies(method, p) else "does not measure this method"
+    if why:
         write_jsonl(answers, [])
         write_json(metrics, {})
-        why = "is not in evaluate.suites" if suite not in p.evaluate.suites else "does not measure this method"
         click.echo(f"{method}: {suite} {why}: placeholder -> {metrics}")
         return
     from isara.eval.context import load_context
