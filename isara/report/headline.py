@@ -102,6 +102,21 @@ def headline_rows(rows_by_method: dict[str, list[dict]], methods: Sequence[str],
     return [method_row(m, own[m], references, seed) for m in methods if m in own], caption, own
 
 
+def compare_axes(after: dict[str, dict[str, bool]], before: dict[str, dict[str, bool]],
+                 seed: int) -> tuple[dict[str, dict], list[str], list[str]]:
+    """Per axis (axis -> {prompt: failed}), `after` against `before` on the prompts both have: the
+    measured paired differences, and the axes it is better and worse on (p < ALPHA, exact McNemar)."""
+    diffs = {axis: paired(after[axis], before[axis], seed) for axis in after}
+    measured = {axis: d for axis, d in diffs.items() if d}
+    better = [axis for axis, d in measured.items() if d["difference"] < 0 and d["p_value"] < ALPHA]
+    worse = [axis for axis, d in measured.items() if d["difference"] > 0 and d["p_value"] < ALPHA]
+    return measured, better, worse
+
+
+def _axes(outcome: Outcomes) -> dict[str, dict[str, bool]]:
+    return {"harmful rate": outcome.harmful, "over-refusal": outcome.refused_safe}
+
+
 def rounds_line(own: dict[str, Outcomes], rounds: Sequence[str], seed: int) -> str:
     """Each ISARA round against the round before it, on the same prompts, said plainly: worse where
     its harmful rate or over-refusal is higher with p < ALPHA (exact McNemar), else not worse."""
@@ -109,12 +124,9 @@ def rounds_line(own: dict[str, Outcomes], rounds: Sequence[str], seed: int) -> s
     for before, after in zip(rounds, rounds[1:]):
         if before not in own or after not in own:
             continue
-        diffs = {axis: paired(getattr(own[after], key), getattr(own[before], key), seed)
-                 for axis, key in (("harmful rate", "harmful"), ("over-refusal", "refused_safe"))}
-        measured = {axis: d for axis, d in diffs.items() if d}
+        measured, _, worse = compare_axes(_axes(own[after]), _axes(own[before]), seed)
         if not measured:
             continue
-        worse = [axis for axis, d in measured.items() if d["difference"] > 0 and d["p_value"] < ALPHA]
         verdict = (f"worse than {method_label(before)} on {' and '.join(worse)}" if worse
                    else f"not worse than {method_label(before)} on {' or '.join(measured)}")
         shown = "; ".join(f"{axis} {difference_cell(d)}" for axis, d in measured.items())

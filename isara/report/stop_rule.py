@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from isara.labels import HARMFUL, SAFE, failed
-from isara.report.headline import ALPHA, difference_cell, paired
+from isara.report.headline import ALPHA, compare_axes, difference_cell
 from isara.report.table import method_label
 
 AXES = {"harmful rate": HARMFUL, "over-refusal": SAFE}  # axis -> the label of the dev prompts it counts
@@ -29,10 +29,7 @@ def verdicts(dev_rows: Mapping[str, Sequence[dict]], prevs: Mapping[str, str], s
     for run, prev in prevs.items():
         if not dev_rows.get(run) or not dev_rows.get(prev):
             continue
-        after, before = failures_by_axis(dev_rows[run]), failures_by_axis(dev_rows[prev])
-        diffs = {axis: paired(after[axis], before[axis], seed) for axis in AXES}
-        better = [a for a, d in diffs.items() if d and d["difference"] < 0 and d["p_value"] < ALPHA]
-        worse = [a for a, d in diffs.items() if d and d["difference"] > 0 and d["p_value"] < ALPHA]
+        diffs, better, worse = compare_axes(failures_by_axis(dev_rows[run]), failures_by_axis(dev_rows[prev]), seed)
         out.append({"run": run, "prev": prev, "differences": diffs, "better": better, "worse": worse,
                     "stop": not better})
     return out
@@ -45,7 +42,7 @@ def stop_section(found: Sequence[dict]) -> str:
     lines = ["Stop rule (dev prompts, each run against the model it started from; a run better on neither "
              f"axis with p < {ALPHA} is flagged):", ""]
     for v in found:
-        shown = "; ".join(f"{axis} {difference_cell(d)}" for axis, d in v["differences"].items() if d)
+        shown = "; ".join(f"{axis} {difference_cell(d)}" for axis, d in v["differences"].items())
         if v["stop"]:
             worse = f", worse on {' and '.join(v['worse'])}" if v["worse"] else ""
             verdict = f"**flagged: better than {method_label(v['prev'])} on neither axis{worse}**"
