@@ -45,13 +45,15 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def resolve_dtype(spec: str, device: torch.device, generating: bool = False) -> torch.dtype:
+def resolve_dtype(spec: str, device: torch.device, cpu_bf16: bool = False) -> torch.dtype:
     """`auto` or a torch dtype name. `auto` is bfloat16 on a CUDA device that supports it; on a CPU it
-    is float32, except for generation (`generating`) on a CPU with native bfloat16."""
+    is float32, except where the caller allows bfloat16 (`cpu_bf16`: generation, and fine-tuning,
+    which keeps float32 master weights under bf16 autocast) on a CPU with native bfloat16. Judges
+    score in float32 on a CPU, so their measured error holds."""
     if spec == "auto":
         if device.type == "cuda" and torch.cuda.is_bf16_supported():
             return torch.bfloat16
-        if device.type == "cpu" and generating and cpu_has_bf16():
+        if device.type == "cpu" and cpu_bf16 and cpu_has_bf16():
             return torch.bfloat16
         return torch.float32
     return getattr(torch, spec)

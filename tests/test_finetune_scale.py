@@ -39,6 +39,7 @@ def stage_project(root: Path, base: Path, reference: bool = False, **finetune: o
     root.mkdir(parents=True, exist_ok=True)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["finetune"].update({"epochs": 2, "learning_rate": 5e-3, "warmup_ratio": 0.0, **finetune})
+    params["model"]["dtype"] = "float32"  # weights compared within float32 reduction order, not bf16 autocast's
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in training_rows()))
     if reference:

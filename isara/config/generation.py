@@ -16,7 +16,7 @@ from isara.config.names import BACKENDS, BATCH_MAX, BATCH_TOKENS_MAX, TOKENS_MAX
 class Model:
     name: str = "smollm2-135m-instruct"  # packaged alias, Hugging Face id, or local folder
     device: str = "auto"  # auto (cuda when present, else cpu) | cpu | cuda | cuda:N
-    dtype: str = "auto"  # auto (bf16 on CUDA when supported, else fp32) | float32 | bfloat16 | float16
+    dtype: str = "auto"  # auto (bf16 on CUDA when supported and on CPUs with native bf16; else fp32) | float32 | bfloat16 | float16
     prompt_format: str = "auto"  # auto (chat template when the tokenizer has one) | chat | plain
 
     def __post_init__(self):

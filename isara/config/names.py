@@ -13,7 +13,7 @@ SUITES = {
     "truthfulqa": 100,  # TruthfulQA questions not in D0, stratified by category
     "alpaca_eval": 50,  # AlpacaEval instructions, stratified by source dataset
     "reward": 0,  # safe prompts (data.safe_file) whose answers the reward model scores, by category
-    "dev": 0,  # the labelled dev prompts (data.dev_file), stratified by label: the loop's models only
+    "dev": 0,  # the labelled dev prompts (data.dev_file), stratified by label: methods marked dev: true only
 }
 HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
 JUDGE_STAGES = HARM_JUDGES + ("pairwise",)

@@ -87,7 +87,7 @@ class Engine:
         """The dtype this engine generates in (`model.dtype: auto` may give bfloat16 on a CPU)."""
         from isara.devices import resolve_dtype
 
-        return resolve_dtype(self.cfg.dtype, self.device, generating=True)
+        return resolve_dtype(self.cfg.dtype, self.device, cpu_bf16=True)
 
     def generate(self, prompts: Sequence[str], decoding: Decoding, ids: Sequence[str] | None = None,
                  log_dir: str | Path | None = None, desc: str = "generate") -> list[Completion]:

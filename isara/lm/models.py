@@ -116,13 +116,13 @@ def load_configured(name: str | Path, cfg, device: torch.device | None = None, g
                     dtype: torch.dtype | None = None, trainable_adapter: bool = False):
     """(model, tokenizer, prompt format) of a model folder (or any name `open_model` takes) on the
     device (or `device`), dtype (or `dtype`) and layout that params.yaml `model:` (`cfg`) asks for;
-    `generating`: the dtype for inference, which `auto` may make bfloat16 where training stays
-    float32; `trainable_adapter`: an adapter folder stays a peft model whose adapter trains on."""
+    `generating`: the dtype for inference, which `auto` may make bfloat16 on a CPU with native
+    bfloat16 (`isara.devices.resolve_dtype`); `trainable_adapter`: an adapter folder stays a peft model whose adapter trains on."""
     from isara.devices import resolve_device, resolve_dtype
     from isara.lm.prompts import format_for
 
     device = device or resolve_device(cfg.device)
-    dtype = dtype or resolve_dtype(cfg.dtype, device, generating)
+    dtype = dtype or resolve_dtype(cfg.dtype, device, cpu_bf16=generating)
     model = open_weights(str(name), device, dtype, trainable_adapter=trainable_adapter)
     tokenizer = open_tokenizer(str(name))
     return model, tokenizer, format_for(tokenizer, cfg.prompt_format)

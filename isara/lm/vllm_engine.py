@@ -127,7 +127,7 @@ def _dtype_name(spec: str) -> str:
 
     if spec != "auto" or not torch.cuda.is_available():
         return spec
-    return str(resolve_dtype(spec, torch.device("cuda"), generating=True)).removeprefix("torch.")
+    return str(resolve_dtype(spec, torch.device("cuda"), cpu_bf16=True)).removeprefix("torch.")
 
 
 def generate_vllm(name: str, cfg, tokenizer, fmt, prompts: Sequence[str], decoding: Decoding,

@@ -53,7 +53,7 @@ def train_model(p: Params, name: str, stage: str, rows: Sequence[dict], train_fi
     its folder, metrics and curves."""
     cfg = p.finetune
     start = previous if cfg.init_from == "previous" else base
-    dtype = resolve_dtype(p.model.dtype, device)
+    dtype = resolve_dtype(p.model.dtype, device, cpu_bf16=True)  # float32 master weights, bf16 autocast
     load_dtype, bf16, fp16 = train_precision(cfg.method, dtype, device)
     check_optimizer(cfg)
     if cfg.check_memory:
