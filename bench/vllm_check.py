@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -92,8 +93,10 @@ def make_prompts(tokenizer, n: int, length: int) -> list[str]:
     return prompts
 
 
-def run_side(args) -> dict:
-    """Generate in this process on one side; the result as a dict."""
+def run_side(args, device: str = "cuda", prepare=None) -> tuple[dict, Callable]:
+    """Generate in this process on one side: the result as a dict, and the side's
+    `generate(prompts, decoding, ids, desc)` for more prompts on the same weights. The hf side builds
+    random weights on `device` and hands them to `prepare(model, tokenizer)` before saving them."""
     import torch
 
     from isara.config.generation import Model
@@ -109,39 +112,49 @@ def run_side(args) -> dict:
     ids = [f"p{i}" for i in range(len(prompts))]
     decoding = Decoding(max_new_tokens=args.max_new_tokens)
     warm = Decoding(max_new_tokens=8)
+    hf_on_gpu = args.side == "hf" and device.startswith("cuda")
+    synchronize = torch.cuda.synchronize if hf_on_gpu else (lambda: None)  # vLLM returns finished work
     if args.side == "hf":
         from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
 
         from isara.lm.generation import generate
 
         started = time.perf_counter()
-        with torch.device("cuda"):
+        with torch.device(device):
             model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(folder), dtype=torch.bfloat16)
         model.generation_config = GenerationConfig.from_pretrained(folder)
         model.eval()
+        if prepare is not None:
+            prepare(model, tokenizer)
         model.save_pretrained(folder)  # the vLLM side loads these same weights
         setup_s = time.perf_counter() - started
         batching = Batching(batch_size=args.batch_size or len(prompts), max_batch_tokens=10**9)
-        generate(model, tokenizer, fmt, prompts[:2], warm, batching, ids[:2], desc="warm-up")
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        out = generate(model, tokenizer, fmt, prompts, decoding, batching, ids, desc="hf")
-        torch.cuda.synchronize()
+
+        def run(prompts, decoding, ids, desc):
+            return generate(model, tokenizer, fmt, prompts, decoding, batching, ids, desc=desc)
+
+        run(prompts[:2], warm, ids[:2], "warm-up")
     else:
         from isara.lm.vllm_engine import generate_vllm
 
         cfg = Model(device="cuda", dtype="bfloat16")
+
+        def run(prompts, decoding, ids, desc):
+            return generate_vllm(folder, cfg, tokenizer, fmt, prompts, decoding, ids, args.tp, desc)
+
         started = time.perf_counter()
-        generate_vllm(folder, cfg, tokenizer, fmt, prompts[:2], warm, ids[:2], args.tp, "warm-up")
+        run(prompts[:2], warm, ids[:2], "warm-up")
         setup_s = time.perf_counter() - started
-        started = time.perf_counter()
-        out = generate_vllm(folder, cfg, tokenizer, fmt, prompts, decoding, ids, args.tp, "vllm")
+    synchronize()
+    started = time.perf_counter()
+    out = run(prompts, decoding, ids, args.side)
+    synchronize()
     seconds = time.perf_counter() - started
     lengths = [len(tokenizer(p, add_special_tokens=fmt.add_special_tokens)["input_ids"]) for p in prompts]
     useful = sum(c.tokens for c in out)
     return {"side": args.side, "seconds": seconds, "setup_s": setup_s, "useful_tokens": useful,
             "tokens_per_s": useful / seconds, "finished": sum(c.finished for c in out),
-            "prompt_tokens_mean": sum(lengths) / len(lengths), "texts": [c.text for c in out]}
+            "prompt_tokens_mean": sum(lengths) / len(lengths), "texts": [c.text for c in out]}, run
 
 
 def spawn_side(side: str, args, folder: Path) -> dict:
@@ -157,7 +170,7 @@ def spawn_side(side: str, args, folder: Path) -> dict:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.side:
-        result = run_side(args)
+        result, _ = run_side(args)
         Path(args.folder, f"result-{args.side}.json").write_text(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="isara-vllm-check-") as scratch:
