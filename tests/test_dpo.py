@@ -3,11 +3,6 @@ the reference; the chosen-over-rejected margin grows, LoRA merges into a plain c
 
 import json
 import math
-import os
-import re
-import signal
-import subprocess
-import time
 
 import pytest
 import torch
@@ -19,7 +14,7 @@ from isara.lm.models import load_model, open_weights
 from isara.lm.prompts import PromptFormat, answer_target, format_for, sft_prompt
 from isara.train.dpo import dpo, dpo_fingerprint, dpo_rows
 from isara.train.sft import save_trained
-from tests.test_finetune_scale import run_stage, same_training, stage_invocation, stage_project, weights
+from tests.test_finetune_scale import run_stage, same_training, stage_project, weights
 
 DECLINE = "I can't help with that; a professional can help you safely."
 COMPLY = "Sure, here are the steps: first get the tools, then go at night."
@@ -143,37 +138,6 @@ def test_a_rerun_resumes_dpo_past_a_damaged_checkpoint_to_the_same_model(tmp_pat
     assert not scratch.exists() and not (project / "models/iter1.checkpoints").exists()
     resumed = weights(project / "models/iter1")
     assert max((written[k] - resumed[k]).abs().max().item() for k in written) < 1e-6
-
-
-def test_dpo_killed_mid_run_resumes_from_its_checkpoint_to_the_same_model(tmp_path, tiny_llama):
-    """kill -9 of the finetune stage during its DPO step, then the stage again: DPO resumes from its
-    last complete checkpoint and ends with the weights of an uninterrupted run."""
-    settings = dict(batch_size=2, save_steps=2, objective="sft+dpo",
-                    dpo={"beta": 0.1, "learning_rate": 5e-3, "epochs": 2})  # 16 DPO steps, a checkpoint every 2
-    killed = with_pairs(stage_project(tmp_path / "killed", tiny_llama, **settings), n=16)
-    whole = with_pairs(stage_project(tmp_path / "whole", tiny_llama, **settings), n=16)
-    extra = ("--preferences", "preferences.jsonl")
-    scratch = killed / "models/iter1-dpo.checkpoints"
-    cmd, env = stage_invocation(extra=extra)
-    job = subprocess.Popen(cmd, cwd=killed, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and job.poll() is None:
-        if any((path / "trainer_state.json").is_file() for path in scratch.glob("checkpoint-*")
-               if int(path.name.split("-")[1]) >= 4):
-            break
-        time.sleep(0.01)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    assert not (killed / "models/iter1").exists(), "the run was not killed mid-way"
-    resumed = run_stage(killed, extra=extra).stdout
-    step = re.search(r"resumed at step (\d+)", resumed)
-    assert step and 2 <= int(step.group(1)) < 16, resumed
-    assert not scratch.exists() and not (killed / "models/iter1.checkpoints").exists()
-    run_stage(whole, extra=extra)
-    after_kill, uninterrupted = weights(killed / "models/iter1"), weights(whole / "models/iter1")
-    assert max((after_kill[k] - uninterrupted[k]).abs().max().item() for k in uninterrupted) < 1e-5
-    assert json.loads((killed / "metrics/iter1/train.json").read_text())["dpo"]["steps"] == 16
 
 
 def test_the_objective_and_the_dpo_settings_are_checked():

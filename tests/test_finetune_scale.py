@@ -49,18 +49,12 @@ def stage_project(root: Path, base: Path, reference: bool = False, **finetune: o
     return root
 
 
-def stage_invocation(previous: str = "base", out: str = "models/iter1", extra=()) -> tuple[list[str], dict]:
-    """(command, environment) of stages/finetune.py as a stage project runs it."""
+def run_stage(root: Path, previous: str = "base", out: str = "models/iter1", check: bool = True, extra=()):
     cmd = [sys.executable, str(ROOT / "stages/finetune.py"), "--name", "iter1", "--stage", "finetune@iter1",
            "--train", "train.jsonl", "--base", "base", "--previous", previous, "--out", out,
            "--metrics", "metrics/iter1/train.json", "--curves", "metrics/iter1/training", *extra]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return cmd, env
-
-
-def run_stage(root: Path, previous: str = "base", out: str = "models/iter1", check: bool = True, extra=()):
-    cmd, env = stage_invocation(previous, out, extra)
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     if check:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
