@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 from isara.profiles import apply_profile, load_profile
 from tests.conftest import ROOT
@@ -72,3 +75,24 @@ def make_repo(root: Path, model_dir: Path) -> Path:
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "tiny profile")
     return repo
+
+
+def start(cmd: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """`cmd` in its own process group (so that a kill takes its children too), output discarded."""
+    return subprocess.Popen(cmd, cwd=cwd, env=env or _env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def kill_when(job: subprocess.Popen, ready: Callable[[], bool], timeout_s: float = 600) -> None:
+    """kill -9 `job`'s process group as soon as `ready()` holds (or when it ends or times out)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and job.poll() is None and not ready():
+        time.sleep(0.005)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+
+
+def checkpoint_reached(scratch: Path, step: int) -> Callable[[], bool]:
+    """Whether Trainer has written a checkpoint of `step` or later steps into `scratch`."""
+    return lambda: any((path / "trainer_state.json").is_file() for path in scratch.glob("checkpoint-*")
+                       if int(path.name.split("-")[1]) >= step)
