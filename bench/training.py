@@ -68,6 +68,23 @@ def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 8) -> float
     return best
 
 
+def padded_tokens(lengths: list[int], batch: int) -> int:
+    """Tokens computed for rows of `lengths` in batches of `batch`, each padded to its longest row."""
+    return sum(max(lengths[i:i + batch]) * len(lengths[i:i + batch]) for i in range(0, len(lengths), batch))
+
+
+def token_lengths(p, model_dir: str, rows: list[dict]) -> list[int]:
+    """Each row's training example length in tokens, as the finetune stage encodes it."""
+    from isara.lm.models import open_tokenizer
+    from isara.lm.prompts import format_for
+    from isara.train.sft import encode_example
+
+    tokenizer = open_tokenizer(model_dir)
+    fmt = format_for(tokenizer, p.model.prompt_format)
+    return [len(encode_example(fmt, tokenizer, r["question"], r["answer"], p.finetune.max_length)["input_ids"])
+            for r in rows]
+
+
 def padding_share(lengths: list[int], batch: int, grouped: bool, seed: int) -> float:
     """The share of computed tokens that are padding for batches of `batch` rows, drawn at random or
     (grouped) sorted by length within random mega-batches of 50 batches, as Trainer's group_by_length."""
@@ -76,17 +93,15 @@ def padding_share(lengths: list[int], batch: int, grouped: bool, seed: int) -> f
         chunk = batch * 50
         order = np.concatenate([sorted(order[i:i + chunk], key=lambda j: -lengths[j])
                                 for i in range(0, len(order), chunk)])
-    real = padded = 0
-    for i in range(0, len(order), batch):
-        rows = [lengths[j] for j in order[i:i + batch]]
-        real, padded = real + sum(rows), padded + max(rows) * len(rows)
-    return 1 - real / padded
+    return 1 - sum(lengths) / padded_tokens([lengths[j] for j in order], batch)
 
 
-def throughput(p, rows: list[dict], model_dir: str, method: str, dtype: torch.dtype, steps: int) -> dict:
-    """Tokens/s of `steps` SFT steps (after one warm-up step) in `dtype` autocast, `method` full or lora."""
+def throughput(p, rows: list[dict], lengths: list[int], model_dir: str, method: str, dtype: torch.dtype,
+               steps: int) -> dict:
+    """Tokens/s of `steps` SFT steps (after one warm-up step) in `dtype` autocast, `method` full or lora;
+    `lengths`: the rows' token lengths."""
     from isara.lm.models import load_configured
-    from isara.train.sft import encode_example, finetune, train_precision
+    from isara.train.sft import finetune, train_precision
 
     cfg = replace(p.finetune, method=method, epochs=1, save_steps=0)
     device = torch.device("cpu")
@@ -100,12 +115,11 @@ def throughput(p, rows: list[dict], model_dir: str, method: str, dtype: torch.dt
         start = time.perf_counter()
         finetune(model, tokenizer, fmt, timed, cfg, p.seed, Path(scratch) / "timed", "timed", (bf16, fp16))
         seconds = time.perf_counter() - start
-    lengths = [len(encode_example(fmt, tokenizer, r["question"], r["answer"], cfg.max_length)["input_ids"])
-               for r in timed]
-    padded = sum(max(lengths[i:i + batch]) * len(lengths[i:i + batch]) for i in range(0, len(lengths), batch))
+    timed_lengths = lengths[batch:batch * (steps + 1)]
+    padded = padded_tokens(timed_lengths, batch)
     flops = (6 if method == "full" else 4) * params * padded
     return {"method": method, "dtype": str(dtype).removeprefix("torch."), "steps": steps, "seconds": seconds,
-            "tokens_per_s": sum(lengths) / seconds, "padded_tokens_per_s": padded / seconds,
+            "tokens_per_s": sum(timed_lengths) / seconds, "padded_tokens_per_s": padded / seconds,
             "flops_per_s": flops / seconds, "params": params}
 
 
@@ -114,13 +128,15 @@ def run_throughput(args, p) -> dict:
     need = p.finetune.batch_size * (args.steps + 1)
     if len(rows) < need:
         raise SystemExit(f"{args.train} has {len(rows)} rows; --steps {args.steps} needs {need}")
+    model_dir = str(ROOT / args.model)
+    lengths = token_lengths(p, model_dir, rows)
     torch.manual_seed(p.seed)
     peaks = {"float32": matmul_peak(torch.float32), "bfloat16": matmul_peak(torch.bfloat16)}
     configs = [(method, dtype) for method in ("full", "lora") for dtype in (torch.float32, torch.bfloat16)]
     runs = {config: [] for config in configs}
     for _ in range(args.repeats):  # interleaved, so that a slow spell of the machine hits every configuration
         for method, dtype in configs:
-            runs[method, dtype].append(throughput(p, rows, str(ROOT / args.model), method, dtype, args.steps))
+            runs[method, dtype].append(throughput(p, rows, lengths, model_dir, method, dtype, args.steps))
     results = []
     for config in configs:
         ordered = sorted(runs[config], key=lambda r: r["tokens_per_s"])
@@ -128,12 +144,6 @@ def run_throughput(args, p) -> dict:
         r.update(peak_share=r["flops_per_s"] / peaks[r["dtype"]], repeats=len(ordered),
                  tokens_per_s_range=[ordered[0]["tokens_per_s"], ordered[-1]["tokens_per_s"]])
         results.append(r)
-    from isara.lm.models import load_configured
-    from isara.train.sft import encode_example
-
-    _, tokenizer, fmt = load_configured(str(ROOT / args.model), p.model, device=torch.device("cpu"))
-    lengths = [len(encode_example(fmt, tokenizer, r["question"], r["answer"], p.finetune.max_length)["input_ids"])
-               for r in rows]
     padding = {kind: padding_share(lengths, p.finetune.batch_size, kind == "grouped", p.seed)
                for kind in ("random", "grouped")}
     return {"bench": "training", "threads": torch.get_num_threads(), "matmul_peak_flops": peaks,
