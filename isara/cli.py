@@ -21,36 +21,20 @@ def main():
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--dvc", "dvc_path", default="dvc.yaml", show_default=True,
               help="the pipeline whose runs and methods params.yaml must name (skipped when absent)")
-def check(params_path, dvc_path):
+@click.option("--verbose", is_flag=True, help="also print the validated parameters, as the stages read them")
+def check(params_path, dvc_path, verbose):
     """Validate params.yaml and the data it selects (the seed source, every enabled suite's
-    files, the judges' data), before a long run."""
-    from pathlib import Path
+    files, the judges' data), before a long run: one line per problem, then one verdict."""
+    from isara.preflight import preflight
 
-    from isara import datasets
-    from isara.config.pipeline import check_pipeline, read_pipeline
-    from isara.eval.inputs import suite_items
-    from isara.loop.seed import draw_seed, seed_candidates
-
-    try:
-        p = load_params(params_path)
-        if Path(dvc_path).is_file():
-            check_pipeline(p, read_pipeline(dvc_path), params_path, dvc_path)
-        seeds, where = seed_candidates(p)
-        draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length, p.data.safe_share)
-        if p.k > p.seed_size:
-            raise IsaraError(f"{params_path}: k={p.k} is larger than the seed pool (seed_size={p.seed_size})")
-        counts = {f"{suite}/{name}": len(rows) for suite in p.evaluate.suites
-                  for name, rows in suite_items(p, suite).items()}
-        if set(p.judges.check) & {"refusal", "classifier", "beaver-dam"}:
-            counts["judges/labelled pairs"] = len(datasets.beavertails_pairs(p.benchmarks.source,
-                                                                             p.benchmarks.beavertails_split))
-        if "pairwise" in p.judges.check:
-            counts["judges/hh-rlhf pairs"] = len(datasets.hh_rlhf_pairs(p.benchmarks.source))
-    except IsaraError as err:
-        raise click.ClickException(str(err)) from None
-    click.echo(json.dumps(asdict(p), indent=2))
-    items = ", ".join(f"{name} {n}" for name, n in counts.items())
-    click.echo(f"ok: {len(seeds)} seed pairs from {where}; {items}; {len(p.rounds)} rounds, {len(p.methods)} methods")
+    outcome = preflight(params_path, dvc_path)
+    if verbose and outcome.params is not None:
+        click.echo(json.dumps(asdict(outcome.params), indent=2))
+    for problem in outcome.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if outcome.problems:
+        raise click.ClickException(f"{params_path}: {len(outcome.problems)} problem(s); nothing was run")
+    click.echo(outcome.verdict)
 
 
 @main.command("tiny-model")

@@ -3,6 +3,8 @@ enabled suite's files and the judges' data, and names the file at fault."""
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from isara.cli import main as cli
@@ -56,3 +58,33 @@ def test_duplicate_seed_ids_fail_the_check(project):
     (project / "data/seed.jsonl").write_text('{"id": "a", "question": "q?", "answer": "x"}\n' * 2)
     code, output = check(project)
     assert code == 1 and "data/seed.jsonl:2: id 'a' is already used on line 1" in output
+
+
+def test_each_problem_is_one_line_and_one_verdict_follows(project, tmp_path):
+    set_params(project / "params.yaml", {"k": 99, "evaluate.suites": ["harm", "xstest"],
+                                         "benchmarks.source": str(tmp_path)})
+    code, output = check(project)
+    lines = output.splitlines()
+    assert code == 1
+    assert [line for line in lines if line.startswith("problem: ")] == [
+        "problem: params.yaml: k=99 is larger than the seed pool (seed_size=64)",
+        f"problem: {tmp_path}/xstest/xstest_prompts.csv: file not found"]
+    assert lines[-1] == "Error: params.yaml: 2 problem(s); nothing was run"
+    assert not any(line.startswith(("{", '"')) for line in lines)  # the params come with --verbose only
+
+
+def test_verbose_prints_the_validated_params_before_the_verdict(project, benchmark_dir):
+    set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir)})
+    result = CliRunner().invoke(cli, ["check", "--verbose"])
+    assert result.exit_code == 0, result.output
+    head, verdict = result.output.rsplit("\n", 2)[0], result.output.splitlines()[-1]
+    assert json.loads(head)["seed_size"] == 64 and verdict.startswith("ok: ")
+
+
+def test_problems_name_the_params_file_that_was_read(project):
+    other = project / "other.yaml"
+    other.write_text((project / "params.yaml").read_text())
+    set_params(other, {"seed_size": 999})
+    result = CliRunner().invoke(cli, ["check", "--params", "other.yaml"])
+    assert result.exit_code == 1
+    assert "problem: other.yaml: seed_size=999" in result.output and "params.yaml" not in result.output
