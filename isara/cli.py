@@ -9,6 +9,7 @@ import click
 
 from isara.config import HARM_JUDGES, PROMPTINGS, SUITES, load_params
 from isara.errors import IsaraError
+from isara.export_gguf import GGUF_TYPES
 from isara.tiny import ARCHITECTURES
 
 
@@ -125,6 +126,75 @@ def _seed_rows(path: str, prompting: str) -> list[dict]:
     if prompting == "zero_shot" and not Path(path).is_file():
         return []
     return read_pool(path)
+
+
+def _method_model(p, params_path: str, method: str) -> tuple[str, str]:
+    """(model folder, prompting) of a methods entry of params.yaml."""
+    if method not in p.methods:
+        raise IsaraError(f"{params_path}: methods has no '{method}' (known: {', '.join(p.methods)})")
+    return f"models/{method}", p.methods[method].prompting
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option("--method", default=None, help="or: a method of params.yaml's methods table (its model and prompting)")
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=None,
+              help="cap on each answer  [default: evaluate.max_new_tokens of params.yaml]")
+@click.option("--seed", "seed_pool", default="work/iter0/pool.jsonl", show_default=True,
+              help="D0: the in-context examples of icl / icl_knn methods")
+def chat(model, method, params_path, max_new_tokens, seed_pool):
+    """Talk to MODEL (a model folder, packaged alias or hub id) or to --method NAME, one line at a
+    time, answered greedily in the method's prompt layout; /reset clears the conversation, /exit or
+    end of input (Ctrl-D) ends it."""
+    import sys
+
+    from isara.chat import EXIT, RESET, converse, open_chat, read_lines
+
+    try:
+        if (method is None) == (model is None):
+            raise IsaraError("give either MODEL (a model folder, packaged alias or hub id) or --method")
+        p = load_params(params_path)
+        model, prompting = _method_model(p, params_path, method) if method else (model, "zero_shot")
+        session = open_chat(model, prompting, _seed_rows(seed_pool, prompting), p, max_new_tokens)
+    except IsaraError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{model} ({prompting}, {session.engine.fmt.kind} layout): {RESET} clears the conversation, "
+               f"{EXIT} or Ctrl-D ends it", err=True)
+    ask = (lambda: click.echo("> ", nl=False, err=True)) if sys.stdin.isatty() else None
+    converse(session, read_lines(sys.stdin, ask), click.echo)
+
+
+@main.command("export")
+@click.argument("model", required=False)
+@click.option("--method", default=None, help="or: a method of the pipeline (models/NAME, with its metrics)")
+@click.option("--to", "out", required=True, type=click.Path(file_okay=False), help="the folder to write")
+@click.option("--metrics", "metrics_dir", default="metrics/methods", show_default=True,
+              help="the pipeline's per-method metrics folder (read with --method)")
+@click.option("--gguf", is_flag=True, help="also write model.gguf (LLaMA-architecture models)")
+@click.option("--gguf-type", type=click.Choice(GGUF_TYPES), default="f16", show_default=True,
+              help="the GGUF's weights: float16 (1-D norms float32) or float32")
+@click.option("--force", is_flag=True, help="replace a --to folder that is not empty")
+def export_command(model, method, out, metrics_dir, gguf, gguf_type, force):
+    """Write MODEL (a model folder, adapter folder, packaged alias or hub id) or --method NAME as a
+    self-contained Hugging Face folder: merged weights, tokenizer, generation config and a model
+    card (base model, data sets, the method's metrics), and with --gguf a GGUF file."""
+    from pathlib import Path
+
+    from isara.export import Export, export_model
+
+    try:
+        if (method is None) == (model is None):
+            raise IsaraError("give either MODEL (a model folder, packaged alias or hub id) or --method")
+        if method is not None and not Path("models", method).is_dir():
+            raise IsaraError(f"models/{method}: no such model folder (is '{method}' a method the pipeline has built?)")
+        job = Export(model or f"models/{method}", Path(out), method or "",
+                     Path(metrics_dir, method) if method else None, Path("dvc.lock") if method else None,
+                     gguf_type if gguf else None, force)
+        path = export_model(job)
+    except IsaraError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{job.model} -> {path}" + (" (with model.gguf)" if gguf else ""))
 
 
 @main.command()
