@@ -38,6 +38,19 @@ def check(params_path, dvc_path, verbose):
     click.echo(outcome.verdict)
 
 
+@main.command()
+@click.argument("domain")
+def init(domain):
+    """Start a new DOMAIN: data/DOMAIN/{seed,dev,eval}.jsonl templates and profiles/DOMAIN.yaml."""
+    from isara.scaffold import init_domain, next_steps
+
+    try:
+        paths = init_domain(domain)
+    except IsaraError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(next_steps(domain, paths))
+
+
 @main.command("tiny-model")
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default="llama", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False))

@@ -7,7 +7,8 @@
 
 Each pair contrasts declining with answering on one generated question (isara/loop/preferences.py);
 the nearest harmful D0 seed comes from the embeddings stage audit wrote. The stage runs whatever the
-objective (it is cheap), so that switching the objective re-trains without re-generating.
+objective (it is cheap), so that switching the objective re-trains without re-generating. A D0 whose
+pairs carry no label (a domain's own seeds) has no pairs to make: empty files, nothing measured.
 """
 
 from pathlib import Path
@@ -42,6 +43,11 @@ def main(seed_pool, candidates, accepted, rejected, embeddings, out, metrics):
             if not (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("verdict"), dict)):
                 raise IsaraError(f"{path}: a row without candidate id and filter verdict (run stage filter again)")
             verdicts[row["id"]] = row["verdict"]
+    if not any(row.get("label") for row in seed):  # a domain's own seeds: no kind of question to contrast
+        write_jsonl(out, [])
+        write_json(metrics, {})
+        click.echo(f"D0 carries no harmful/safe labels: no preference pairs (placeholder) -> {out}")
+        return
     vectors, seed_vectors, _ = load_audit_embeddings(embeddings, len(cands))
     nearest = nearest_of_label(unit_rows(vectors, embeddings), unit_rows(seed_vectors, embeddings),
                                [row.get("label") for row in seed], HARMFUL)

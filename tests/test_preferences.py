@@ -107,3 +107,8 @@ def test_the_stage_writes_the_pairs_from_the_filter_and_audit_files(tmp_path, mo
     broken = CliRunner().invoke(stage.main, args)
     assert broken.exit_code != 0 and "filter verdict" in broken.output and "Traceback" not in broken.output
     assert json.loads((tmp_path / "pairs.json").read_text())["pairs"] == 1  # nothing half-written by the failed run
+    write("accepted.jsonl", [{**c, "verdict": VERDICTS[c["id"]]} for c in CANDIDATES[:4] if VERDICTS[c["id"]]["accepted"]])
+    write("seed.jsonl", [{key: value for key, value in row.items() if key != "label"} for row in SEED])
+    unlabelled = CliRunner().invoke(stage.main, args)  # a domain's own seeds: nothing to contrast, nothing measured
+    assert unlabelled.exit_code == 0 and "no harmful/safe labels" in unlabelled.output
+    assert json.loads((tmp_path / "pairs.json").read_text()) == {} and (tmp_path / "pairs.jsonl").read_text() == ""
