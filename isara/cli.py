@@ -8,6 +8,7 @@ from dataclasses import asdict
 import click
 
 from isara.config import HARM_JUDGES, PROMPTINGS, SUITES, load_params
+from isara.config.names import TOKENS_MAX
 from isara.errors import IsaraError
 from isara.export_gguf import GGUF_TYPES
 from isara.tiny import ARCHITECTURES
@@ -88,7 +89,12 @@ BENCH_ALIASES = {"beavertails": "harm"}
 @click.option("--model", "model_name", default=None, help="or: any model folder, hub id or packaged alias")
 @click.option("--prompting", type=click.Choice(PROMPTINGS), default=None,
               help="how --model is prompted (default zero_shot; with --method, the table's)")
-@click.option("--bench", required=True, type=click.Choice(["beavertails", *SUITES]))
+@click.option("--bench", type=click.Choice(["beavertails", *SUITES]), default=None,
+              help="the suite (required unless --prompts)")
+@click.option("--prompts", "prompts_file", default=None, type=click.Path(dir_okay=False),
+              help="or: a file of your own prompts (optional reference answers): the domain suite on it")
+@click.option("--max-new-tokens", type=click.IntRange(1, TOKENS_MAX), default=None,
+              help="answer length, whatever the suite  [default: params.yaml's for the suite]")
 @click.option("--judge", "harm_judges", multiple=True, type=click.Choice(HARM_JUDGES),
               help="harm judge(s) for beavertails/harm (default: judges.harm of params.yaml)")
 @click.option("--seed", "seed_pool", default="work/iter0/pool.jsonl", show_default=True,
@@ -97,8 +103,11 @@ BENCH_ALIASES = {"beavertails": "harm"}
 @click.option("--judges-dir", default="judges", show_default=True, help="where trained judges and checks live")
 @click.option("--out", required=True, help="metrics JSON to write (same format as the pipeline's)")
 @click.option("--answers", default=None, help="also write the answers JSONL here")
-def evaluate(method, model_name, prompting, bench, harm_judges, seed_pool, params_path, judges_dir, out, answers):
-    """Evaluate a method of the methods table, or any model, on one suite outside the DAG."""
+def evaluate(method, model_name, prompting, bench, prompts_file, max_new_tokens, harm_judges, seed_pool, params_path,
+             judges_dir, out, answers):
+    """Evaluate a method of the methods table, or any model, on one suite outside the DAG; the domain
+    suite (--prompts) compares with the base model's and sft_seed's answers (models/iter0,
+    models/sft_seed), made first."""
     from dataclasses import replace
     from pathlib import Path
 
@@ -106,21 +115,31 @@ def evaluate(method, model_name, prompting, bench, harm_judges, seed_pool, param
     from isara.eval.context import load_context
     from isara.eval.run import run_suite
 
-    suite = BENCH_ALIASES.get(bench, bench)
+    suite = "domain" if prompts_file else BENCH_ALIASES.get(bench, bench)
     try:
         if (method is None) == (model_name is None):
             raise IsaraError("give either --method (a methods entry of params.yaml) or --model")
+        if (bench is None) == (prompts_file is None):
+            raise IsaraError("give either --bench (a suite) or --prompts (a file of your own prompts)")
         p = load_params(params_path)
+        if prompts_file:
+            p = replace(p, data=replace(p.data, domain_file=prompts_file))
+        if max_new_tokens:
+            p = replace(p, evaluate=replace(p.evaluate, max_new_tokens=max_new_tokens, max_new_tokens_by_suite={}))
         if harm_judges:
             p = replace(p, judges=replace(p.judges, harm=tuple(harm_judges), check=tuple(
                 sorted(set(p.judges.check) | (set(harm_judges) - {"refusal"})))))
         if method is not None:
-            if method not in p.methods:
-                raise IsaraError(f"{params_path}: methods has no '{method}' (known: {', '.join(p.methods)})")
-            model_name, prompting = f"models/{method}", prompting or p.methods[method].prompting
+            model_name, own = _method_model(p, params_path, method)
+            prompting = prompting or own
         prompting = prompting or "zero_shot"
         ctx = load_context(model_name, prompting, _seed_rows(seed_pool, prompting), p, Path(judges_dir))
-        result, rows = run_suite(suite, ctx)
+        if suite == "domain":
+            from isara.eval import domain
+
+            result, rows = domain.evaluate(ctx, domain.by_prompt(domain.baseline_answers(p)))
+        else:
+            result, rows = run_suite(suite, ctx)
     except IsaraError as err:
         raise click.ClickException(str(err)) from None
     if answers:

@@ -305,6 +305,13 @@ def labelled_prompts(path: str | Path) -> list[dict]:
     return rows
 
 
+def domain_prompts(path: str | Path) -> list[dict]:
+    """``[{"prompt", "category", "answer"}]`` of a domain's held-out prompts: `prompt`, an optional
+    `category` (default ``"all"``) and an optional reference `answer` ("" when a row has none)."""
+    return [{"prompt": _text(w, r, "prompt"), "category": _text(w, r, "category", "all"),
+             "answer": _text(w, r, "answer", "")} for w, r in _read_file(Path(path).expanduser())]
+
+
 def stratified_limit(rows: list[dict], limit: int, key: str = "category", seed: int = 0) -> list:
     """At most `limit` rows spread evenly over the values of `key`, in file order; 0 = all rows.
     Quota is dealt one row at a time to the values in sorted order, skipping values with no rows

@@ -21,7 +21,7 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "stages", "isara", "da
 RUNS = ("iter1", "iter2", "oneshot")
 METHODS = ("iter0", "icl", "icl_knn", "sft_seed", "oneshot", "iter1", "iter2")
 LOOP_STAGES = ("embed", "retrieve", "generate", "audit", "filter", "mix", "preferences", "finetune")
-SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward", "dev")  # harm, and dev for iter0 and the
+SUITES = ("harm", "xstest", "truthfulqa", "alpaca_eval", "reward", "dev", "domain")  # harm, and dev for iter0 and the
 # rounds, run; the others write placeholders here
 JUDGES = {f"judge@{name}" for name in ("refusal", "classifier", "beaver-dam", "pairwise")}  # placeholders
 
@@ -31,7 +31,8 @@ def evaluations(*methods: str) -> set[str]:
 
 
 EVALUATE = evaluations(*METHODS)
-ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "label_judge", "report"} | EVALUATE | JUDGES
+ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "label_judge", "domain_references", "report"}
+              | EVALUATE | JUDGES
               | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
 
 

@@ -84,4 +84,5 @@ def test_the_summary_keys_are_those_the_suites_and_run_files_declare():
     assert summary_keys() == [("data", "scaling_ratio"), ("truthfulqa", "rougeL_diff"), ("alpaca_eval", "win_rate"),
                               ("alpaca_eval", "standard_error"), ("alpaca_eval", "length_controlled_winrate"),
                               ("dev", "dev_harmful_rate"), ("dev", "dev_over_refusal_rate"),
-                              ("dev", "dev_balanced_accuracy")]
+                              ("dev", "dev_balanced_accuracy"), ("domain", "win_rate_vs_base"),
+                              ("domain", "win_rate_vs_sft_seed"), ("domain", "rougeL"), ("domain", "embedding_similarity")]

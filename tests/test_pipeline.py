@@ -71,7 +71,7 @@ def test_touching_the_model_loading_module_invalidates_every_stage_that_loads_a_
         changed = set(json.loads(dvc(repo, "status", "--json")))
     finally:
         path.write_text(original)
-    loads_a_model = ({"base", "sft_seed_finetune", "label_judge"} | EVALUATE | JUDGES  # audit: the filter's veto may load one
+    loads_a_model = ({"base", "sft_seed_finetune", "label_judge", "domain_references"} | EVALUATE | JUDGES  # audit: the filter's veto may load one
                      | {f"{stage}@{run}" for stage in ("generate", "audit", "finetune") for run in RUNS}
                      | {"report"})  # the report reads the suites' declarations, whose modules import isara.lm
     assert changed - {"check"} == loads_a_model  # check always runs: it reads what DVC cannot hash

@@ -78,7 +78,7 @@ def test_a_registered_suite_is_validated_by_params(toy, tmp_path):
 
 def test_an_unregistered_suite_is_refused_in_one_line(tmp_path):
     with pytest.raises(IsaraError, match=r"evaluate.suites\[\] must be one of harm, xstest, truthfulqa, "
-                                         r"alpaca_eval, reward, dev, got 'toy'$"):
+                                         r"alpaca_eval, reward, dev, domain, got 'toy'$"):
         _params(tmp_path, {"evaluate.suites": ["toy"]})
     with pytest.raises(IsaraError, match=r"unknown key 'evaluate.eval_limit.toy'$"):
         _params(tmp_path, {"evaluate.eval_limit.toy": 2})
@@ -87,11 +87,11 @@ def test_an_unregistered_suite_is_refused_in_one_line(tmp_path):
 def test_a_registered_suite_must_be_in_the_evaluate_matrix(toy, tmp_path):
     p = _params(tmp_path, {"evaluate.suites": ["toy"]})
     with pytest.raises(IsaraError, match="the suite stages must be exactly harm, xstest, truthfulqa, alpaca_eval, "
-                                         "reward, dev, toy"):
+                                         "reward, dev, domain, toy"):
         check_pipeline(p, read_pipeline(ROOT / "dvc.yaml"))
     dvc = tmp_path / "dvc.yaml"
-    dvc.write_text((ROOT / "dvc.yaml").read_text().replace("suite: [harm, xstest, truthfulqa, alpaca_eval, reward, dev]",
-                                                           "suite: [harm, xstest, truthfulqa, alpaca_eval, reward, dev, toy]"))
+    matrix = "suite: [harm, xstest, truthfulqa, alpaca_eval, reward, dev, domain"
+    dvc.write_text((ROOT / "dvc.yaml").read_text().replace(matrix + "]", matrix + ", toy]"))
     check_pipeline(p, read_pipeline(dvc))
 
 

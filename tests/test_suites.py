@@ -24,7 +24,7 @@ def params(benchmark_dir, tiny_llama):
     return replace(
         Params(),
         benchmarks=replace(Params().benchmarks, source=str(benchmark_dir)),
-        evaluate=Evaluate(batch_size=4, max_new_tokens=6, long_max_new_tokens=6, harm_sets=("beavertails", "demo"),
+        evaluate=Evaluate(batch_size=4, max_new_tokens=6, max_new_tokens_by_suite={"alpaca_eval": 6, "reward": 6}, harm_sets=("beavertails", "demo"),
                           eval_limit={"harm": 14, "xstest": 4, "truthfulqa": 3, "alpaca_eval": 2}),
         judges=Judges(pairwise=Pairwise(kind="local", model=str(tiny_llama))),
     )

@@ -21,6 +21,7 @@ class Data:
     safe_file: str = "data/safe_prompts.jsonl"  # safe prompts that look risky: over-refusal ("" = not measured)
     safe_share: float = 0.5  # share of D0 drawn from seed pairs labelled safe (0 = the harmful ones only)
     dev_file: str = "data/dev_prompts.jsonl"  # labelled dev prompts: defaults are chosen here ("" = none)
+    domain_file: str = ""  # a domain's held-out prompts {"prompt"; optional "answer", "category"}: the domain suite
 
     def __post_init__(self):
         _choice("data.seed_source", self.seed_source, SEED_SOURCES)

@@ -17,6 +17,11 @@ from isara.errors import IsaraError
 from isara.config.urls import has_userinfo
 
 
+# Suites whose answers are judged as answers (a preference or reward judge), not as refusals, get
+# room for a whole answer; the refusal judge reads the first sentences, evaluate.max_new_tokens.
+LONG_ANSWERS = {"alpaca_eval": 128, "reward": 128, "domain": 192}
+
+
 def eval_limits(given: dict[str, int]) -> dict[str, int]:
     """evaluate.eval_limit: one count per suite of the registry (isara.config.names.SUITES, in its
     order), the suite's default where params.yaml gives none; an unknown suite is an unknown key."""
@@ -35,12 +40,16 @@ class Evaluate:
     max_batch_tokens: int = 16_384  # (longest prompt + new tokens) x sequences per call
     prefill_tokens: int = 2048  # padded prompt tokens per prefill forward; the batch then decodes as one
     workers: int = 1  # processes, one per device (CUDA device or a share of the CPU cores)
-    max_new_tokens: int = 64  # greedy answer length for evaluation
+    max_new_tokens: int = 64  # greedy answer length for evaluation (a suite's own in max_new_tokens_by_suite)
     suites: tuple = ("harm", "xstest", "dev")  # suites measured for every method: a name of names.SUITES
     harm_sets: tuple = ("demo",)  # prompt sets of the harm suite: demo | beavertails | a name in prompt_sets
     eval_limit: dict[str, int] = field(default_factory=dict)  # items per suite (0 = all), defaults in names.SUITES
     prompt_sets: dict = field(default_factory=dict)  # extra harm prompt sets, name -> CSV/JSONL with `prompt`
-    long_max_new_tokens: int = 128  # answer length for alpaca_eval
+    max_new_tokens_by_suite: dict[str, int] = field(default_factory=lambda: dict(LONG_ANSWERS))  # suite -> length
+
+    def max_new_tokens_for(self, suite: str) -> int:
+        """The greedy answer length of a suite's answers."""
+        return self.max_new_tokens_by_suite.get(suite, self.max_new_tokens)
 
     def __post_init__(self):
         object.__setattr__(self, "eval_limit", eval_limits(self.eval_limit))
@@ -49,7 +58,9 @@ class Evaluate:
         _positive("evaluate.prefill_tokens", self.prefill_tokens, BATCH_TOKENS_MAX)
         _positive("evaluate.workers", self.workers, WORKERS_MAX)
         _positive("evaluate.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
-        _positive("evaluate.long_max_new_tokens", self.long_max_new_tokens, TOKENS_MAX)
+        for suite, tokens in self.max_new_tokens_by_suite.items():
+            _choice("evaluate.max_new_tokens_by_suite", suite, SUITES)
+            _positive(f"evaluate.max_new_tokens_by_suite.{suite}", tokens, TOKENS_MAX)
         _choices("evaluate.suites", self.suites, SUITES)
         for name, path in self.prompt_sets.items():
             _name("evaluate.prompt_sets", name)

@@ -14,6 +14,7 @@ SUITES = {
     "alpaca_eval": 50,  # AlpacaEval instructions, stratified by source dataset
     "reward": 0,  # safe prompts (data.safe_file) whose answers the reward model scores, by category
     "dev": 0,  # the labelled dev prompts (data.dev_file), stratified by label: methods marked dev: true only
+    "domain": 0,  # a domain's held-out prompts (data.domain_file): pairwise against base and sft_seed
 }
 HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
 JUDGE_STAGES = HARM_JUDGES + ("pairwise",)

@@ -85,6 +85,8 @@ class Params:
         if "reward" in self.evaluate.suites and not (self.judges.reward_model and self.data.safe_file):
             raise IsaraError("params.yaml: evaluate.suites has reward, so judges.reward_model (a reward model) "
                              "and data.safe_file (its prompts) must be set")
+        if "domain" in self.evaluate.suites and not self.data.domain_file:
+            raise IsaraError("params.yaml: evaluate.suites has domain, so data.domain_file (its prompts) must be set")
         for name in self.filter.judges:
             if name != "refusal" and name not in self.judges.check:
                 raise IsaraError(f"params.yaml: filter.judges uses '{name}', so judges.check must list it "

@@ -15,6 +15,7 @@ from isara.lm.prompts import sft_prompt
 from isara.text import normalise
 
 JUDGE_DIR = Path("judges")
+JUDGE_CACHE = Path(".cache/judges")  # pairwise verdicts kept across runs (isara.judges.judge_cache)
 
 
 @dataclass

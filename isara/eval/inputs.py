@@ -69,8 +69,10 @@ ALPACA_EVAL = Inputs(lambda p: {"alpaca_eval": datasets.alpaca_eval(p.benchmarks
 REWARD = Inputs(lambda p: {"reward": safe_prompts(p)}, lambda p: [(p.data.safe_file, "")])
 DEV = Inputs(lambda p: {"dev": datasets.labelled_prompts(p.data.dev_file)} if p.data.dev_file else {},
              lambda p: [(p.data.dev_file, "")] if p.data.dev_file else [])
+DOMAIN = Inputs(lambda p: {"domain": datasets.domain_prompts(p.data.domain_file)} if p.data.domain_file
+                else {}, lambda p: [(p.data.domain_file, "")] if p.data.domain_file else [])
 INPUTS = {"harm": HARM, "xstest": XSTEST, "truthfulqa": TRUTHFULQA, "alpaca_eval": ALPACA_EVAL, "reward": REWARD,
-          "dev": DEV}
+          "dev": DEV, "domain": DOMAIN}
 
 
 def suite_items(p: Params, suite: str) -> dict[str, list[dict]]:

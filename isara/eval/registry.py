@@ -11,7 +11,7 @@ whose matrix differs from isara.config.names.SUITES.
 
 from __future__ import annotations
 
-from isara.eval import alpaca_eval, dev, harm, reward, truthfulqa, xstest
+from isara.eval import alpaca_eval, dev, domain, harm, reward, truthfulqa, xstest
 from isara.eval.suite import Suite
 
 SUITES: dict[str, Suite] = {suite.name: suite for suite in (
@@ -21,5 +21,6 @@ SUITES: dict[str, Suite] = {suite.name: suite for suite in (
     alpaca_eval.SUITE,
     reward.SUITE,
     dev.SUITE,
+    domain.SUITE,
 )}
 

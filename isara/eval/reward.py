@@ -21,7 +21,7 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
 
     p = ctx.p
     items = datasets.stratified_limit(SUITE.items(p)["reward"], SUITE.limit(p), seed=p.seed)
-    answers = ctx.answers([r["prompt"] for r in items], p.evaluate.long_max_new_tokens, desc="reward")
+    answers = ctx.answers([r["prompt"] for r in items], p.evaluate.max_new_tokens_for("reward"), desc="reward")
     judge = RewardModelJudge(p.judges.reward_model, device=ctx.device, dtype=p.model.dtype)
     rewards = [judge.reward(r["prompt"], a) for r, a in zip(items, answers)]
     rows = [{**r, "answer": a, "reward": round(x, 4)} for r, a, x in zip(items, answers, rewards)]

@@ -10,7 +10,9 @@ from isara.report.table import (MISSING, Cell, judges_table, legend_table, metho
 
 
 def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], figures: list[str | None],
-           checks: dict[str, dict] | None = None, headline: str = "") -> str:
+           checks: dict[str, dict] | None = None, sections: list[tuple[str, str]] = ()) -> str:
+    """report.md; `sections`: (title, markdown) of the tables with intervals that come first, those
+    with text only."""
     methods = method_order(table)
     columns = metric_columns(table)
     rejections = {m: rejection_counts(rows) for m, rows in samples.items()}
@@ -28,7 +30,7 @@ def render(table: dict[str, dict[str, Cell]], samples: dict[str, list[dict]], fi
         "round, then fine-tunes once; ISARA round t is the model after t rounds. "
         f"`{MISSING}` marks a metric that was not measured for a method (never a zero).",
         "",
-        *(["## Harm and over-refusal, with uncertainty", "", headline, ""] if headline else []),
+        *(line for title, body in sections if body for line in (f"## {title}", "", body, "")),
         "## Results",
         "",
         results_table(table, methods, columns),

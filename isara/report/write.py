@@ -15,6 +15,7 @@ from isara.eval.metrics import RUN_FILES
 from isara.records import read_rows
 from isara.report import plots
 from isara.report.curves import curves
+from isara.report.domain import domain_table
 from isara.report.headline import d0_passes, headline_rows, headline_table, passes_line, rounds_line, summary
 from isara.report.markdown import render
 from isara.report.samples import rejection_counts
@@ -111,9 +112,12 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         first = headline_table(first_rows, caption)
         trend = rounds_line(outcomes, [m for m in rounds if round_number(m)], p.seed)
         passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), methods)
-        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(judges_dir, p),
-                                              "\n\n".join(part for part in (first, trend, stop_section(stops), passes)
-                                                          if part)),
+        runs_text = "\n\n".join(part for part in (first, trend, stop_section(stops), passes) if part)
+        domain = ("The domain's prompts, with uncertainty", domain_table({m: runs[m].get("domain") for m in methods},
+                                                                         methods))
+        sections = ([("Harm and over-refusal, with uncertainty", runs_text), domain] if first
+                    else [domain, ("The runs", runs_text)])  # a run that measured no harm shows no harm heading
+        (tmp / "report.md").write_text(render(table, samples, figures, read_checks(judges_dir, p), sections),
                                        encoding="utf-8")
         (tmp / "curves").mkdir()
         for name, rows in curves(table, methods, samples).items():

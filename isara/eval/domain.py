@@ -1,0 +1,161 @@
+"""The domain suite: a domain's held-out prompts (data.domain_file), answered by every method and
+compared, prompt by prompt, with the answers of the base model (iter0) and of sft_seed (D0 alone).
+
+- Win rates: each pair judged in both orders by the pairwise judge (judges.pairwise), ties counted
+  as half (`isara.judges.win_rate`), with a bootstrap interval over prompts and the
+  length-controlled form; the judge's measured accuracy (stage judge@pairwise) sits beside them.
+- Similarity, where a prompt carries a reference `answer`: ROUGE-L F and the cosine of sentence
+  embeddings (embedder.name) of the method's answer to it, means with bootstrap intervals.
+
+The baselines' answers come from stage domain_references (work/domain/references.jsonl), written
+once for every method's stage to read; answers are greedy, evaluate.max_new_tokens_for("domain")
+tokens, cut to their last complete sentence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from isara.config import Params
+from isara.config.names import BASE, SEED_ONLY
+from isara.datasets import stratified_limit
+from isara.eval.context import JUDGE_CACHE, Context
+from isara.eval.inputs import DOMAIN
+from isara.eval.metrics import Metric
+from isara.eval.suite import Suite
+from isara.errors import IsaraError
+from isara.records import read_rows
+from isara.stats import bootstrap_mean, interval
+from isara.text import complete_sentences, new_scorer, words
+
+REFERENCES = Path("work/domain/references.jsonl")  # dvc.yaml: stage domain_references' output
+BASELINES = (BASE, SEED_ONLY)
+BASELINE_LABELS = {BASE: "base", SEED_ONLY: SEED_ONLY}  # how the suite's keys name them
+
+ROWS = {
+    "prompt": "the domain prompt", "category": "its category", "answer": "the reference answer ('' when none)",
+    "model_output": "the method's greedy answer, cut to its last complete sentence",
+    **{f"{name}_output": f"{name}'s answer (stage domain_references)" for name in BASELINES},
+    "rougeL": "ROUGE-L F to the reference answer", "embedding_similarity": "cosine to the reference answer",
+}
+
+
+def domain_items(p: Params) -> list[dict]:
+    """The prompts the suite evaluates: data.domain_file, stratified by category to its eval limit."""
+    return stratified_limit(SUITE.items(p).get("domain", []), SUITE.limit(p), key="category", seed=p.seed)
+
+
+def answers(ctx: Context, prompts: Sequence[str]) -> list[str]:
+    """Greedy answers of the context's method, each cut to its last complete sentence (an answer
+    with no sentence end is kept whole)."""
+    raw = ctx.answers(list(prompts), ctx.p.evaluate.max_new_tokens_for("domain"), desc="domain")
+    return [complete_sentences(text) or text for text in raw]
+
+
+def baseline_answers(p: Params) -> list[dict]:
+    """Rows of work/domain/references.jsonl: the domain prompts, each answered zero-shot by every
+    baseline (models/iter0, models/sft_seed) as the suite answers with a method."""
+    from isara.eval.context import load_context
+
+    prompts = [r["prompt"] for r in domain_items(p)]
+    outputs = {name: answers(load_context(f"models/{name}", "zero_shot", [], p), prompts) for name in BASELINES}
+    return [{"prompt": q, **{name: outputs[name][i] for name in BASELINES}} for i, q in enumerate(prompts)]
+
+
+def by_prompt(rows: Sequence[dict]) -> dict[str, dict[str, str]]:
+    """prompt -> {baseline: answer}, from rows of work/domain/references.jsonl."""
+    return {row["prompt"]: {name: str(row[name]) for name in BASELINES} for row in rows}
+
+
+def read_references(path: Path, prompts: Sequence[str]) -> dict[str, dict[str, str]]:
+    """prompt -> {baseline: answer} for every prompt, from stage domain_references' file."""
+    found = by_prompt(read_rows(path)) if path.is_file() else {}
+    missing = [q for q in prompts if q not in found]
+    if missing:
+        raise IsaraError(f"{path}: no baseline answers for {len(missing)} of {len(prompts)} domain prompts "
+                         f"(e.g. {missing[0]!r}); run stage domain_references first")
+    return {q: found[q] for q in prompts}
+
+
+def similarity(outputs: Sequence[str], references: Sequence[str], embed: Callable[[list[str]], np.ndarray],
+               seed: int) -> tuple[dict, list[tuple[float, float]]]:
+    """ROUGE-L F and embedding cosine of each output to its reference: their means with bootstrap
+    intervals, and the per-pair values."""
+    scorer = new_scorer()
+    rouge = [scorer.score(ref, out)["rougeL"].fmeasure for out, ref in zip(outputs, references)]
+    a, b = embed(list(outputs)), embed(list(references))
+    cosine = [float(x) for x in (a * b).sum(axis=1)]  # the encoder's vectors are unit length
+    summary = {"n": len(rouge)}
+    for key, scores in (("rougeL", rouge), ("embedding_similarity", cosine)):
+        summary[key] = round(float(np.mean(scores)), 4)
+        summary[f"{key}_ci95"] = interval(bootstrap_mean(scores, seed))
+    return summary, list(zip(rouge, cosine))
+
+
+def _win_rates(ctx: Context, prompts: list[str], outputs: list[str], baselines: dict[str, dict[str, str]]):
+    from isara.judges.pairwise import build_pairwise_judge
+    from isara.judges.win_rate import win_rate
+
+    judge = build_pairwise_judge(ctx.p.judges.pairwise, ctx.device)
+    return judge.name, {name: win_rate(judge, prompts, outputs, [baselines[q][name] for q in prompts],
+                                       cache=JUDGE_CACHE) for name in BASELINES}
+
+
+def headline(vs: dict[str, dict], reference: dict | None) -> dict:
+    """The flat numbers of the suite, each with its 95% interval: the win rate and its
+    length-controlled form against each baseline (`base` for iter0), and the similarity to the
+    reference answers where there were any."""
+    out = {}
+    for name, result in vs.items():
+        label = BASELINE_LABELS[name]
+        out[f"win_rate_vs_{label}"] = round(result["win_rate"], 4)
+        out[f"win_rate_vs_{label}_ci95"] = result["ci95"]
+        out[f"lc_win_rate_vs_{label}"] = round(result["length_controlled_winrate"], 4)
+        out[f"lc_win_rate_vs_{label}_ci95"] = result["length_controlled_ci95"]
+    for key in ("rougeL", "embedding_similarity") if reference else ():
+        out[key], out[f"{key}_ci95"] = reference[key], reference[f"{key}_ci95"]
+    return out
+
+
+def run(ctx: Context) -> tuple[dict, list[dict]]:
+    """The suite in the DAG: the baselines' answers from stage domain_references."""
+    return evaluate(ctx, read_references(REFERENCES, [r["prompt"] for r in domain_items(ctx.p)]))
+
+
+def evaluate(ctx: Context, baselines: dict[str, dict[str, str]]) -> tuple[dict, list[dict]]:
+    """(metrics, rows) of the context's method against `baselines` (prompt -> {baseline: answer})."""
+    from isara.embedder import encoder
+
+    p = ctx.p
+    items = domain_items(p)
+    prompts = [r["prompt"] for r in items]
+    outputs = answers(ctx, prompts)
+    judge, vs = _win_rates(ctx, prompts, outputs, baselines)
+    rows = [{**r, "model_output": o, **{f"{name}_output": baselines[r["prompt"]][name] for name in BASELINES}}
+            for r, o in zip(items, outputs)]
+    referenced = [i for i, r in enumerate(items) if r["answer"]]
+    reference = None
+    if referenced:
+        embed = encoder(p.embedder.name, ctx.device, p.embedder.batch_size)
+        reference, scores = similarity([outputs[i] for i in referenced], [items[i]["answer"] for i in referenced],
+                                       embed, p.seed)
+        for i, (rouge, cosine) in zip(referenced, scores):
+            rows[i].update(rougeL=round(rouge, 4), embedding_similarity=round(cosine, 4))
+    return {"judge": judge, "n": len(items), **headline(vs, reference), "vs": vs, "reference": reference,
+            "mean_output_words": round(float(np.mean([len(words(o)) for o in outputs])), 2),
+            "judge_error": ctx.judge_error("pairwise")}, rows
+
+
+SUITE = Suite("domain", "A domain's held-out prompts: win rate against base and sft_seed, similarity to references",
+              DOMAIN, run, ROWS, (
+                  *(Metric(f"{key}_vs_{label}", f"domain_{key}_vs_{label}", "{judge}", f"vs.{name}.n", True)
+                    for name, label in BASELINE_LABELS.items() for key in ("win_rate", "lc_win_rate")),
+                  Metric("rougeL", "domain_rougeL", "ROUGE-L F", "reference.n", True),
+                  Metric("embedding_similarity", "domain_embedding_similarity", "embedding cosine", "reference.n",
+                         True),
+                  Metric("mean_output_words", "domain_output_words", "word count", "n"),
+              ), summary=tuple(f"win_rate_vs_{label}" for label in BASELINE_LABELS.values())
+              + ("rougeL", "embedding_similarity"))
