@@ -117,7 +117,8 @@ def load_configured(name: str | Path, cfg, device: torch.device | None = None, g
     """(model, tokenizer, prompt format) of a model folder (or any name `open_model` takes) on the
     device (or `device`), dtype (or `dtype`) and layout that params.yaml `model:` (`cfg`) asks for;
     `generating`: the dtype for inference, which `auto` may make bfloat16 on a CPU with native
-    bfloat16 (`isara.devices.resolve_dtype`); `trainable_adapter`: an adapter folder stays a peft model whose adapter trains on."""
+    bfloat16 (`isara.devices.resolve_dtype`); `trainable_adapter`: an adapter folder stays a peft
+    model whose adapter trains on."""
     from isara.devices import resolve_device, resolve_dtype
     from isara.lm.prompts import format_for
 
