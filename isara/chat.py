@@ -17,36 +17,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
 from isara.errors import IsaraError
+from isara.eval.prompting import ExamplesFor, examples_of
 from isara.lm.prompts import Example, PromptFormat, answer_prompt
 
 RESET, EXIT = "/reset", "/exit"
 NO_ANSWER = "(no answer)"  # shown for an empty answer
-ExamplesFor = Callable[[str], list[Example]]  # a new line -> the method's in-context seed pairs for it
 
 
 def chat_prompt(fmt: PromptFormat, examples: Sequence[Example], history: Sequence[Example], line: str) -> str:
     """The prompt of a new line: the in-context examples, the earlier turns, then the line."""
     return answer_prompt(fmt, [*examples, *history], line)
-
-
-def examples_for(prompting: str, seed_rows: Sequence[dict], k: int, seed: int,
-                 embed: Callable[[list[str]], object] | None = None) -> ExamplesFor:
-    """The in-context seed pairs a prompting kind puts before a line (`embed`: icl_knn's encoder)."""
-    from isara.config import PROMPTINGS
-    from isara.eval.prompting import nearest_examples, random_examples
-
-    if prompting == "zero_shot":
-        return lambda line: []
-    if prompting not in PROMPTINGS:
-        raise IsaraError(f"unknown prompting {prompting!r}; choose one of {', '.join(PROMPTINGS)}")
-    if not 1 <= k <= len(seed_rows):
-        raise IsaraError(f"{prompting}: k={k} must be between 1 and the seed size ({len(seed_rows)})")
-    if prompting == "icl":
-        return lambda line: random_examples(seed_rows, k, seed, line)
-    if embed is None:
-        raise IsaraError("icl_knn needs a sentence embedder")
-    seed_vectors = embed([row["question"] for row in seed_rows])
-    return lambda line: nearest_examples(seed_rows, seed_vectors, embed([line])[0], k)
 
 
 @dataclass
@@ -115,10 +95,5 @@ def open_chat(model: str, prompting: str, seed_rows: Sequence[dict], p, max_new_
 
     engine = Engine(model, p.model, batching_of(p.evaluate))
     engine.model  # loaded now, so that a broken model fails before the first line
-    embed = None
-    if prompting == "icl_knn":
-        from isara.embedder import encoder
-
-        embed = encoder(p.embedder.name, engine.device, p.embedder.batch_size)
-    examples = examples_for(prompting, seed_rows, p.k, p.seed, embed)
+    examples = examples_of(prompting, seed_rows, p, engine.device)
     return Chat(engine, examples, max_new_tokens or p.evaluate.max_new_tokens)

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from isara import chat as chat_module
-from isara.chat import NO_ANSWER, chat_prompt, examples_for
+from isara.chat import NO_ANSWER, chat_prompt
 from isara.cli import main as cli
 from isara.errors import IsaraError
-from isara.eval.prompting import random_examples
+from isara.eval.prompting import examples_for, random_examples
 from isara.lm.prompts import PromptFormat, answer_prompt, format_for, sft_prompt
 from tests.conftest import ROOT
 

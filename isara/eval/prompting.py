@@ -20,10 +20,11 @@ import numpy as np
 
 from isara.config import PROMPTINGS
 from isara.errors import IsaraError
-from isara.lm.prompts import Example, PromptFormat, answer_prompt, sft_prompt
+from isara.lm.prompts import Example, PromptFormat, answer_prompt
 from isara.retrieval import exact_nearest
 
 Prompter = Callable[[str], str]  # question -> full prompt text
+ExamplesFor = Callable[[str], list[Example]]  # question -> the in-context seed pairs before it
 
 
 def random_examples(seed_rows: Sequence[dict], k: int, seed: int, question: str) -> list[Example]:
@@ -40,35 +41,52 @@ def nearest_examples(seed_rows: Sequence[dict], seed_vectors: np.ndarray, query:
     return [(seed_rows[i]["question"], seed_rows[i]["answer"]) for i in reversed(order)]
 
 
-def make_prompter(kind: str, fmt: PromptFormat, seed_rows: Sequence[dict] = (), k: int = 0, seed: int = 0,
-                  embed: Callable[[list[str]], np.ndarray] | None = None) -> Prompter:
-    """The question -> prompt function of a prompting kind. `embed` is needed by icl_knn only."""
+def examples_for(kind: str, seed_rows: Sequence[dict] = (), k: int = 0, seed: int = 0,
+                 embed: Callable[[list[str]], np.ndarray] | None = None) -> ExamplesFor:
+    """The in-context seed pairs a prompting kind puts before a question (none for zero_shot).
+    `embed` is needed by icl_knn only."""
     if kind == "zero_shot":
-        return lambda question: sft_prompt(fmt, question)
+        return lambda question: []
     if kind not in PROMPTINGS:
         raise IsaraError(f"unknown prompting {kind!r}; choose one of {', '.join(PROMPTINGS)}")
     if not 1 <= k <= len(seed_rows):
         raise IsaraError(f"{kind}: k={k} must be between 1 and the seed size ({len(seed_rows)})")
     if kind == "icl":
-        return lambda question: answer_prompt(fmt, random_examples(seed_rows, k, seed, question), question)
+        return lambda question: random_examples(seed_rows, k, seed, question)
     if embed is None:
         raise IsaraError("icl_knn needs a sentence embedder")
     seed_vectors = embed([row["question"] for row in seed_rows])
     cache: dict[str, np.ndarray] = {}
 
-    def prompt(question: str) -> str:
+    def nearest(question: str) -> list[Example]:
         if question not in cache:
             cache[question] = embed([question])[0]
-        return answer_prompt(fmt, nearest_examples(seed_rows, seed_vectors, cache[question], k), question)
+        return nearest_examples(seed_rows, seed_vectors, cache[question], k)
 
-    return prompt
+    return nearest
 
 
-def prompter_for(kind: str, fmt: PromptFormat, seed_rows: Sequence[dict], p, device) -> Prompter:
-    """The prompter of a stage: params give k, the seed and the embedder (loaded for icl_knn only)."""
+def make_prompter(kind: str, fmt: PromptFormat, seed_rows: Sequence[dict] = (), k: int = 0, seed: int = 0,
+                  embed: Callable[[list[str]], np.ndarray] | None = None) -> Prompter:
+    """The question -> prompt function of a prompting kind: its examples, then the question in the
+    answer layout (zero_shot: no examples, the SFT prompt). `embed` is needed by icl_knn only."""
+    return _prompter(fmt, examples_for(kind, seed_rows, k, seed, embed))
+
+
+def _prompter(fmt: PromptFormat, examples: ExamplesFor) -> Prompter:
+    return lambda question: answer_prompt(fmt, examples(question), question)
+
+
+def examples_of(kind: str, seed_rows: Sequence[dict], p, device) -> ExamplesFor:
+    """`examples_for` as params give it: k, the seed and the embedder (loaded for icl_knn only)."""
     embed = None
     if kind == "icl_knn":
         from isara.embedder import encoder
 
         embed = encoder(p.embedder.name, device, p.embedder.batch_size)
-    return make_prompter(kind, fmt, seed_rows, p.k, p.seed, embed)
+    return examples_for(kind, seed_rows, p.k, p.seed, embed)
+
+
+def prompter_for(kind: str, fmt: PromptFormat, seed_rows: Sequence[dict], p, device) -> Prompter:
+    """The prompter of a stage, its examples as params give them (`examples_of`)."""
+    return _prompter(fmt, examples_of(kind, seed_rows, p, device))
