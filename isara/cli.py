@@ -237,12 +237,25 @@ def export_command(model, method, out, metrics_dir, gguf, gguf_type, force):
 @click.option("--summary", "summary_path", default="metrics/summary.json", show_default=True,
               help="the flat summary to (re)write")
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-def report(metrics_dir, work_dir, out, summary_path, params_path):
-    """Build report/report.md, its PNG figures, the dvc plots data and metrics/summary.json from a run's files."""
+@click.option("--all", "all_files", is_flag=True, help="also read files whose stages are not up to date")
+def report(metrics_dir, work_dir, out, summary_path, params_path, all_files):
+    """Build report/report.md, its PNG figures, the dvc plots data and metrics/summary.json from a
+    run's files, leaving out those whose stages are not up to date (dvc status) unless --all."""
+    from pathlib import Path
+
+    from isara.eval.metrics import RUN_FILES
     from isara.report.write import write_report
+    from isara.stale import stale_outputs
 
     try:
-        path = write_report(metrics_dir, work_dir, out, load_params(params_path), summary_path=summary_path)
+        p = load_params(params_path)
+        stale = set() if all_files else stale_outputs()
+        path = write_report(metrics_dir, work_dir, out, p, summary_path=summary_path, stale=stale)
     except IsaraError as err:
         raise click.ClickException(str(err)) from None
+    read = (*p.evaluate.suites, *RUN_FILES)  # what the report reads of a method's metrics
+    left_out = sorted({Path(f).parent.name for f in stale if Path(f).is_file() and Path(f).stem in read} & set(p.methods))
+    if left_out:
+        click.echo(f"left out, their stages not up to date (dvc status): the files of {', '.join(left_out)} "
+                   "that an earlier run wrote", err=True)
     click.echo(f"report -> {path}")

@@ -54,7 +54,11 @@ def test_a_new_domain_reports_win_rates_and_similarity_with_intervals(tmp_path, 
     assert [("rougeL" in r) for r in rows] == [True] * 4 + [False] * 2
     assert all(isinstance(r["iter0_output"], str) and isinstance(r["sft_seed_output"], str) for r in rows)
 
-    run(repo, "isara", "report")
+    stale = repo / "metrics/methods/oneshot/data.json"  # as an earlier, full run would have left it in git
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text(json.dumps({"seed_size": 12, "pool_size": 99, "scaling_ratio": 8.25}))
+    said = run(repo, "isara", "report")
+    assert "left out, their stages not up to date (dvc status): the files of" in said and "oneshot" in said
     report = (repo / "report/report.md").read_text()
     section = report.split("## The domain's prompts, with uncertainty", 1)[1].split("\n## ", 1)[0]
     assert "| ISARA round 1 | 6 | " in section and "measured accuracy" in section
@@ -64,5 +68,6 @@ def test_a_new_domain_reports_win_rates_and_similarity_with_intervals(tmp_path, 
     summary = json.loads((repo / "metrics/summary.json").read_text())
     assert summary["win_rate_vs_base_iter1"] == result["win_rate_vs_base"]
     assert not [key for key in summary if "harm" in key or "refusal" in key]
+    assert "scaling_ratio_oneshot" not in summary and summary["scaling_ratio_iter1"] >= 1.0
     untracked = run(repo, "git", "status", "--porcelain", "--untracked-files=all").splitlines()
     assert not [line for line in untracked if line[3:].startswith(("data/", "profiles/"))]

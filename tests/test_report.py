@@ -178,6 +178,22 @@ def test_only_the_methods_and_suites_of_params_are_reported(run_dirs, params, tm
     assert "xstest_refusal_safe" not in _header(text) and "| old_method |" not in text
 
 
+def test_files_of_stages_not_up_to_date_are_left_out(run_dirs, params, tmp_path, monkeypatch):
+    """After a partial run (`dvc repro TARGET`), what an earlier run left in metrics/ and work/ is
+    stale; the report reads none of it."""
+    metrics, work = run_dirs
+    monkeypatch.chdir(tmp_path)
+    stale = {"metrics/iter1/train.json", "metrics/iter1/harm.json", "work/iter1/accepted.jsonl"}
+    flat = tmp_path / "summary.json"
+    text = write_report("metrics", "work", "report", params, judges_dir="judges", summary_path=flat,
+                        stale=stale).read_text()
+    assert "train_loss" not in _header(text)  # no current file has it
+    harm = next(i for i, column in enumerate(_header(text)) if "harmful_rate" in column)
+    assert _row(text, "ISARA round 1")[harm] == "—" and _row(text, "pretrained")[harm] != "—"
+    summary = json.loads(flat.read_text())
+    assert "accepted_iter1" not in summary and summary["scaling_ratio_iter1"] == 1.5  # its current file is read
+
+
 def test_flatten_follows_the_suite_declarations():
     cells = flatten({"xstest": {"judge": "refusal", "n_safe": 4, "refusal_rate_safe": 0.25, "n_unsafe": 6,
                                 "refusal_rate_unsafe": 0.5},

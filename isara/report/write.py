@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Collection
 
 from isara.atomic import atomic_dir, write_json
 from isara.config import Params
@@ -32,14 +33,20 @@ def _read_json(path: Path) -> dict | None:
         raise IsaraError(f"{path}: not valid JSON ({err})") from None
 
 
-def read_runs(metrics_dir: str | Path, p: Params) -> dict[str, dict[str, dict]]:
-    """method -> {file name: metrics} for every method of params.yaml: its suites, data and train."""
+def _current(path: Path, stale: Collection[str]) -> bool:
+    """Whether `path` is there and its stage is up to date (`stale`: outputs of stages that are not)."""
+    return path.is_file() and path.as_posix() not in stale
+
+
+def read_runs(metrics_dir: str | Path, p: Params, stale: Collection[str] = ()) -> dict[str, dict[str, dict]]:
+    """method -> {file name: metrics} for every method of params.yaml: its suites, data and train
+    (a file in `stale` left out)."""
     metrics_dir = Path(metrics_dir)
     if not metrics_dir.is_dir():
         raise IsaraError(f"{metrics_dir}: metrics folder not found (run the pipeline first)")
     names = (*p.evaluate.suites, *RUN_FILES)
-    runs = {method: {name: data for name in names
-                     if (data := _read_json(metrics_dir / method / f"{name}.json")) is not None}
+    runs = {method: {name: _read_json(path) for name in names
+                     if _current(path := metrics_dir / method / f"{name}.json", stale)}
             for method in p.methods}
     if not any(runs.values()):
         raise IsaraError(f"{metrics_dir}: no metrics files for the methods of params.yaml")
@@ -52,12 +59,12 @@ def read_checks(judges_dir: str | Path, p: Params) -> dict[str, dict]:
     return {name: check for name, check in checks.items() if check is not None and check.get("n") != 0}
 
 
-def read_samples(work_dir: str | Path, runs) -> dict[str, list[dict]]:
+def read_samples(work_dir: str | Path, runs, stale: Collection[str] = ()) -> dict[str, list[dict]]:
     """run -> its accepted + rejected generated rows, for the runs that generated."""
     samples = {}
     for run in runs:
         files = [Path(work_dir) / run / "accepted.jsonl", Path(work_dir) / run / "rejected.jsonl"]
-        if all(f.is_file() for f in files):  # either may be empty: a round can accept or reject all
+        if all(_current(f, stale) for f in files):  # either may be empty: a round can accept or reject all
             samples[run] = [row for f in files for row in read_rows(f)]
     return samples
 
@@ -73,28 +80,29 @@ def category_rates(runs: dict[str, dict], methods: list[str]) -> tuple[dict[str,
     return {}, ""
 
 
-def read_suite_rows(reports_dir: str | Path, methods, suite: str) -> dict[str, list[dict]]:
+def read_suite_rows(reports_dir: str | Path, methods, suite: str, stale: Collection[str] = ()) -> dict[str, list[dict]]:
     """method -> its per-item rows of `suite` (reports/<method>/<suite>.jsonl), for those that have them."""
     rows = {}
     for method in methods:
         path = Path(reports_dir) / method / f"{suite}.jsonl"
-        if path.is_file():
+        if _current(path, stale):
             rows[method] = read_rows(path)
     return rows
 
 
 def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | Path, p: Params,
                  reports_dir: str | Path = "reports", judges_dir: str | Path = "judges",
-                 summary_path: str | Path | None = None) -> Path:
+                 summary_path: str | Path | None = None, stale: Collection[str] = ()) -> Path:
     """Build the report from a finished (or partial) run, and with `summary_path` the flat summary;
-    returns the path of report.md."""
-    runs = read_runs(metrics_dir, p)
+    returns the path of report.md. `stale`: files (paths as dvc.yaml names them) whose stages are
+    not up to date, left out, so a partial run never mixes in an earlier run's numbers."""
+    runs = read_runs(metrics_dir, p, stale)
     table = {method: flatten(files) for method, files in runs.items()}
     methods = method_order(table)
-    samples = read_samples(work_dir, p.runs)
-    harm_rows = read_suite_rows(reports_dir, methods, "harm")
+    samples = read_samples(work_dir, p.runs, stale)
+    harm_rows = read_suite_rows(reports_dir, methods, "harm", stale)
     first_rows, caption, outcomes = headline_rows(harm_rows, methods, p.seed)
-    dev_rows = read_suite_rows(reports_dir, methods, "dev") if "dev" in p.evaluate.suites else {}
+    dev_rows = read_suite_rows(reports_dir, methods, "dev", stale) if "dev" in p.evaluate.suites else {}
     stops = verdicts(dev_rows, {run: spec.prev for run, spec in p.runs.items()}, p.seed)
     accepted = {run: rejection_counts(rows).get("accepted", 0) for run, rows in samples.items()}
     rounds = [m for m in methods if round_number(m) is not None]
@@ -111,7 +119,8 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         figures.append(plots.scaling(table, tmp / "scaling.png"))
         first = headline_table(first_rows, caption)
         trend = rounds_line(outcomes, [m for m in rounds if round_number(m)], p.seed)
-        passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), methods)
+        measured = [m for m in methods if runs[m]]
+        passes = passes_line(d0_passes(p.runs, p.finetune.epochs, p.finetune.init_from), measured)
         runs_text = "\n\n".join(part for part in (first, trend, stop_section(stops), passes) if part)
         domain = ("The domain's prompts, with uncertainty", domain_table({m: runs[m].get("domain") for m in methods},
                                                                          methods))
