@@ -90,8 +90,9 @@ def export_model(job: Export) -> Path:
 def with_umask(folder: Path) -> None:
     """Give every file in `folder` the permissions the user's umask gives a new file (a library may
     write some through a private temporary file, readable by its owner only)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    from isara.atomic import umask
+
+    mask = umask()
     for path in folder.rglob("*"):
         if path.is_file() and not path.is_symlink():
             os.chmod(path, 0o666 & ~mask)

@@ -32,8 +32,8 @@ from isara.stats import bootstrap_mean, interval
 from isara.text import complete_sentences, new_scorer, words
 
 REFERENCES = Path("work/domain/references.jsonl")  # dvc.yaml: stage domain_references' output
-BASELINES = (BASE, SEED_ONLY)
-BASELINE_LABELS = {BASE: "base", SEED_ONLY: SEED_ONLY}  # how the suite's keys name them
+BASELINE_LABELS = {BASE: "base", SEED_ONLY: SEED_ONLY}  # the baselines, and how the suite's keys name them
+BASELINES = tuple(BASELINE_LABELS)
 
 ROWS = {
     "prompt": "the domain prompt", "category": "its category", "answer": "the reference answer ('' when none)",
