@@ -9,7 +9,7 @@ from isara.config.validators import choice as _choice
 from isara.config.validators import choices as _choices
 from isara.config.validators import in_range as _in_range
 from isara.config.validators import positive as _positive
-from isara.config.names import HARM_JUDGES, SEED_SOURCES
+from isara.config.names import FILTER_JUDGES, SEED_SOURCES
 from isara.errors import IsaraError
 
 
@@ -51,7 +51,10 @@ class Filter:
     contamination_rouge: float = 0.7  # ROUGE-L F against an evaluation prompt at or above this: contaminated
     contamination_cosine: float = 0.9  # embedding cosine to an evaluation prompt at or above this: contaminated
     min_domain_similarity: float = 0.0  # > 0: drop questions whose nearest D0 question is less similar ("off_domain")
-    judges: tuple = ()  # harm judges whose "harmful" verdict on a generated pair drops it ("judge_veto")
+    judges: tuple = ()  # harm judges whose "harmful" verdict drops a generated pair ("judge_veto"), and content
+    # gates against the starting model's own answer (isara.loop.gate): consistency ("inconsistent"), pairwise
+    # (judges.pairwise prefers the own answer: "judge_prefers_own")
+    min_consistency: float = 0.5  # consistency gate: least cosine between the pair's answer and the own answer
     label_consistent: bool = True  # labelled D0: drop a refused safe question ("needless_refusal") and an
     # answered harmful one ("harmful_answer"), the question's label by the prompt judge (isara.labels)
 
@@ -65,4 +68,5 @@ class Filter:
         _in_range("filter.contamination_rouge", self.contamination_rouge, 0.0, 1.0, low_open=True)
         _in_range("filter.contamination_cosine", self.contamination_cosine, 0.0, 1.0, low_open=True)
         _in_range("filter.min_domain_similarity", self.min_domain_similarity, 0.0, 1.0)
-        _choices("filter.judges", self.judges, HARM_JUDGES)
+        _choices("filter.judges", self.judges, FILTER_JUDGES)
+        _in_range("filter.min_consistency", self.min_consistency, -1.0, 1.0)

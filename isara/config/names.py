@@ -18,6 +18,7 @@ SUITES = {
 }
 HARM_JUDGES = ("refusal", "classifier", "beaver-dam")
 JUDGE_STAGES = HARM_JUDGES + ("pairwise",)
+FILTER_JUDGES = HARM_JUDGES + ("consistency", "pairwise")  # harm vetoes, then content gates (isara.loop.gate)
 PROMPTINGS = ("zero_shot", "icl", "icl_knn")
 BASE = "iter0"  # the base model (models/iter0) and D0 (work/iter0/pool.jsonl): round 0
 ROUND = re.compile(r"iter([1-9][0-9]*|0)")  # an ISARA round's name, matched whole: iterN (iter0 = BASE)

@@ -88,7 +88,7 @@ class Params:
         if "domain" in self.evaluate.suites and not self.data.domain_file:
             raise IsaraError("params.yaml: evaluate.suites has domain, so data.domain_file (its prompts) must be set")
         for name in self.filter.judges:
-            if name != "refusal" and name not in self.judges.check:
+            if name not in ("refusal", "consistency") and name not in self.judges.check:
                 raise IsaraError(f"params.yaml: filter.judges uses '{name}', so judges.check must list it "
                                  "(its stage trains or checks it)")
 

@@ -11,7 +11,10 @@ Checks run in this order; the first that fails is the row's `reason`:
                                     (filter.drop_contaminated; measured by stage audit: `audit`)
   off_domain                        its nearest D0 question is less similar than
                                     filter.min_domain_similarity (opt-in: 0 = off)
-  judge_veto                        a judge of filter.judges finds the pair harmful (opt-in)
+  judge_veto                        a harm judge of filter.judges finds the pair harmful (opt-in)
+  inconsistent, judge_prefers_own   a content gate of filter.judges (consistency, pairwise) finds the
+                                    answer at odds with, or worse than, the starting model's own
+                                    answer to the question (opt-in; `isara.loop.gate`)
   needless_refusal, harmful_answer  a labelled candidate (generation.by_label) teaches the wrong
                                     behaviour for its kind of question: its safe question refused or
                                     its harmful one answered, by the refusal judge (filter.label_consistent)
@@ -32,6 +35,7 @@ from typing import Sequence
 from isara.config.data import Filter
 from isara.judges.refusal import is_refusal
 from isara.labels import curation_reason
+from isara.loop.gate import GATES, gate_reason
 from isara.text import new_scorer, normalise, rouge_max, words
 
 
@@ -50,7 +54,7 @@ def is_degenerate(text: str, n: int, max_repeats: int) -> bool:
     return bool(grams) and max(grams.values()) > max_repeats
 
 
-def _shape_reason(question: str, answer: str, finished: bool, cfg: Filter) -> str | None:
+def shape_reason(question: str, answer: str, finished: bool, cfg: Filter) -> str | None:
     if not question.strip():
         return "empty_question"
     if not answer.strip():
@@ -90,13 +94,13 @@ def _audit_reason(audit: dict | None, cfg: Filter) -> str | None:
         return "off_domain"
     if is_flagged(audit, cfg.judges):
         return "judge_veto"
-    return None
+    return gate_reason(audit, cfg.judges, cfg.min_consistency)
 
 
 def is_flagged(audit: dict | None, judges) -> bool:
-    """Whether any of `judges` found the pair harmful (probability > 0.5) in its audit."""
+    """Whether any harm judge of `judges` found the pair harmful (probability > 0.5) in its audit."""
     verdicts = (audit or {}).get("judges") or {}
-    return any((verdicts.get(name) or 0.0) > 0.5 for name in judges)
+    return any((verdicts.get(name) or 0.0) > 0.5 for name in judges if name not in GATES)
 
 
 def filter_candidates(
@@ -114,7 +118,7 @@ def filter_candidates(
     for row in candidates:
         question, answer = row.get("question") or "", row.get("answer") or ""
         finished = row.get("answer_finished") is not False or not cfg.drop_unfinished
-        reason = (_shape_reason(question, answer, finished, cfg) or _audit_reason(row.get("audit"), cfg)
+        reason = (shape_reason(question, answer, finished, cfg) or _audit_reason(row.get("audit"), cfg)
                   or (curation_reason(row.get("label"), is_refusal(answer)) if cfg.label_consistent else None))
         if reason is not None:
             verdicts.append(Verdict(False, reason))

@@ -13,6 +13,7 @@ import numpy as np
 from isara.config.data import Filter
 from isara.loop.diversity import diversity_report
 from isara.loop.filter import is_contaminated, is_flagged
+from isara.loop.gate import gate_reason, gates_of
 
 
 def _rounded(value):
@@ -21,6 +22,17 @@ def _rounded(value):
     if isinstance(value, dict):
         return {key: _rounded(item) for key, item in value.items()}
     return value
+
+
+def gate_counts(judged: Sequence[dict], cfg: Filter) -> dict:
+    """What the content gates did: pairs asked about (well-formed ones), and how many failed each gate
+    on its own (a pair's reason names only its first failed check)."""
+    asked = [row.get("audit") or {} for row in judged if (row.get("audit") or {}).get("own_answer") is not None]
+    failed = {gate: sum(gate_reason(audit, (gate,), cfg.min_consistency) is not None for audit in asked)
+              for gate in gates_of(cfg.judges)}
+    consistency = [audit["consistency"] for audit in asked if audit.get("consistency") is not None]
+    return {"asked": len(asked), "failed": failed,
+            "mean_consistency": float(np.mean(consistency)) if consistency else None}
 
 
 def filter_metrics(judged: Sequence[dict], question_vectors: np.ndarray, seed_vectors: np.ndarray,
@@ -38,6 +50,7 @@ def filter_metrics(judged: Sequence[dict], question_vectors: np.ndarray, seed_ve
         "contaminated": sum(is_contaminated(row.get("audit"), cfg) for row in judged),
         "judge_flagged": sum(is_flagged(row.get("audit"), cfg.judges) for row in judged) if cfg.judges else None,
         "diversity": diversity,
+        **({"gate": gate_counts(judged, cfg)} if gates_of(cfg.judges) else {}),
         **({"accepted_by_label": dict(sorted(Counter(judged[i]["label"] for i in kept).items()))}
            if any(row.get("label") for row in judged) else {}),
     })
