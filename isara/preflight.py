@@ -58,6 +58,7 @@ def _checks(p: Params, params_path: str, dvc_path: str, found: Preflight) -> lis
     from isara.config.pipeline import check_pipeline, read_pipeline
     from isara.eval.inputs import suite_items
     from isara.loop.seed import draw_seed, seed_candidates
+    from isara.text import words
 
     def pipeline():
         if Path(dvc_path).is_file():
@@ -67,6 +68,17 @@ def _checks(p: Params, params_path: str, dvc_path: str, found: Preflight) -> lis
         seeds, where = seed_candidates(p)
         draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length, p.data.safe_share)
         found.seeds = f"{len(seeds)} seed pairs from {where}"
+        short_questions([row["question"] for row in seeds], where)
+
+    def short_questions(questions: list[str], where: str) -> None:
+        short = [q for q in questions if len(words(q)) < p.filter.min_question_words]
+        if short:
+            raise IsaraError(f"{where}: {len(short)} question(s) have fewer words than {params_path}'s "
+                             f"filter.min_question_words ({p.filter.min_question_words}), e.g. {short[0]!r}; "
+                             "the filter would drop generated questions like them: lower it")
+
+    def domain_questions():
+        short_questions([row["prompt"] for row in datasets.domain_prompts(p.data.domain_file)], p.data.domain_file)
 
     def neighbours():
         if p.k > p.seed_size:
@@ -85,6 +97,8 @@ def _checks(p: Params, params_path: str, dvc_path: str, found: Preflight) -> lis
         found.counts["judges/hh-rlhf pairs"] = len(datasets.hh_rlhf_pairs(p.benchmarks.source))
 
     checks = [pipeline, seed, neighbours, *(suite(name) for name in p.evaluate.suites)]
+    if p.data.domain_file:
+        checks.append(domain_questions)
     if set(p.judges.check) & {"refusal", "classifier", "beaver-dam"}:
         checks.append(labelled_pairs)
     if "pairwise" in p.judges.check:

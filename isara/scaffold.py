@@ -55,6 +55,11 @@ def profile_text(domain: str, paths: dict[str, Path]) -> str:
         "mix.by_label: false",
         "evaluate.suites: [domain]",
         "judges.check: [pairwise]       # the pairwise judge's measured accuracy, shown beside its win rates",
+        "# The content gate (off until chosen): measure it on the dev split's reference answers with",
+        f"#   python bench/gate_dev.py --profile {domain}",
+        "# and set what it chooses, e.g.:",
+        "# filter.judges: [consistency]",
+        "# filter.min_consistency: 0.6",
         "",
     ])
 

@@ -88,3 +88,22 @@ def test_problems_name_the_params_file_that_was_read(project):
     result = CliRunner().invoke(cli, ["check", "--params", "other.yaml"])
     assert result.exit_code == 1
     assert "problem: other.yaml: seed_size=999" in result.output and "params.yaml" not in result.output
+
+
+def test_a_min_question_words_that_would_drop_real_questions_is_refused(project, benchmark_dir):
+    """A domain whose seed or held-out questions are short ("What is solanine?") must not run with a
+    filter that drops generated questions of that shape."""
+    set_params(project / "params.yaml", {"benchmarks.source": str(benchmark_dir)})
+    rows = [json.loads(line) for line in (project / "data/seed.jsonl").read_text().splitlines()]
+    rows[5]["question"] = "What is solanine?"
+    (project / "data/seed.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert check(project)[0] == 0  # 3 words: the default keeps it
+    set_params(project / "params.yaml", {"filter.min_question_words": 4})
+    code, output = check(project)
+    assert code != 0
+    assert "data/seed.jsonl: 1 question(s) have fewer words than params.yaml's filter.min_question_words (4), " \
+           "e.g. 'What is solanine?'" in output
+    (project / "data/domain.jsonl").write_text(json.dumps({"prompt": "Rinse rice?"}) + "\n")
+    set_params(project / "params.yaml", {"filter.min_question_words": 3, "data.domain_file": "data/domain.jsonl"})
+    code, output = check(project)
+    assert code != 0 and "data/domain.jsonl: 1 question(s)" in output and "'Rinse rice?'" in output

@@ -139,3 +139,19 @@ def test_stage_audit_writes_the_starting_models_own_answers_for_the_gates(projec
     again = run()[0]
     assert again["own_answer"] == own  # greedy: the same own answer
     assert again["consistency"] == pytest.approx(1.0, abs=1e-3) and again["judges"]["pairwise"] == 0.5
+
+
+def test_the_threshold_is_chosen_for_the_quality_it_keeps_not_for_dropping_more():
+    from isara.loop.gate import choose_min_consistency, threshold_table
+
+    consistency = [0.9, 0.8, 0.7, 0.4, 0.2, 0.1]
+    quality = [0.8, 0.7, 0.7, 0.3, 0.2, 0.6]  # low consistency mostly means a worse answer
+    table = threshold_table(consistency, quality, [0.0, 0.3, 0.5, 0.75])
+    assert [(row["threshold"], row["kept"]) for row in table] == [(0.0, 6), (0.3, 4), (0.5, 3), (0.75, 2)]
+    assert table[2]["quality_kept"] == pytest.approx(0.7333, abs=1e-4)
+    assert table[2]["quality_dropped"] == pytest.approx(0.3667, abs=1e-4)
+    assert choose_min_consistency(table) == 0.5  # 0.75 would keep only a third
+    assert choose_min_consistency(table, min_kept=0.3) == 0.75
+    unrelated = threshold_table(consistency, [0.5, 0.4, 0.3, 0.5, 0.6, 0.7], [0.0, 0.3, 0.5])
+    assert choose_min_consistency(unrelated) is None  # dropping does not raise the kept answers' quality: off
+    assert choose_min_consistency([]) is None

@@ -40,7 +40,7 @@ class Benchmarks:
 
 @dataclass(frozen=True)
 class Filter:
-    min_question_words: int = 4  # shorter questions are dropped as "too_short"
+    min_question_words: int = 3  # shorter questions are dropped as "question_too_short"
     max_question_words: int = 60  # longer questions are dropped as "too_long"
     min_answer_words: int = 8
     max_answer_words: int = 250

@@ -60,3 +60,33 @@ def gate_reason(audit: dict | None, judges: Sequence[str], min_consistency: floa
     if "pairwise" in judges and preference is not None and preference < 0.5:
         return "judge_prefers_own"
     return None
+
+
+def threshold_table(consistency: Sequence[float], quality: Sequence[float], grid: Sequence[float]) -> list[dict]:
+    """For each threshold of `grid`: how many answers it keeps (consistency >= threshold) and the mean
+    quality (e.g. similarity to a reference answer) of those kept and of those dropped."""
+    c, q = np.asarray(consistency, dtype=float), np.asarray(quality, dtype=float)
+    rows = []
+    for threshold in grid:
+        kept = c >= threshold
+        rows.append({"threshold": float(threshold), "kept": int(kept.sum()), "of": len(c),
+                     "quality_kept": float(q[kept].mean()) if kept.any() else None,
+                     "quality_dropped": float(q[~kept].mean()) if (~kept).any() else None})
+    return rows
+
+
+def choose_min_consistency(table: Sequence[dict], min_kept: float = 0.5) -> float | None:
+    """The threshold of `threshold_table` whose kept answers have the highest mean quality, among
+    those keeping at least `min_kept` of the answers; None (gate off) when none beats keeping them
+    all. Ties go to the lower threshold (fewer drops)."""
+    if not table:
+        return None
+    first = table[0]
+    parts = [(first["quality_kept"], first["kept"]), (first["quality_dropped"], first["of"] - first["kept"])]
+    best_quality = sum(q * n for q, n in parts if n) / first["of"]  # every answer kept
+    best = None
+    for row in sorted(table, key=lambda row: row["threshold"]):
+        if row["kept"] >= min_kept * row["of"] and row["quality_kept"] is not None \
+                and row["quality_kept"] > best_quality + 1e-12:
+            best, best_quality = row["threshold"], row["quality_kept"]
+    return best
