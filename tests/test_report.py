@@ -304,6 +304,33 @@ def test_the_columns_the_curves_and_figures_draw_are_declared():
     assert [name for name in named if not any(re.fullmatch(pattern, name) for pattern in declared)] == []
 
 
+def test_dvc_plots_draw_one_file_per_figure_and_leave_out_what_was_not_measured(run_dirs, params, tmp_path):
+    """dvc.yaml's figures read report/curves/NAME.json as curves.FIGURES declares it; a figure none
+    of whose series this run measured is an empty file, which dvc plots does not draw."""
+    import yaml
+
+    from isara.report.curves import FIGURES
+
+    plots = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+    drawn = {}
+    for plot in plots:
+        (spec,) = plot.values()
+        (path, fields), = spec["y"].items()
+        fields = fields if isinstance(fields, list) else [fields]
+        drawn[path] = {spec["x"], *fields}
+    assert drawn == {f"report/curves/{name}.json": {x, *series} for name, (_, x, series) in FIGURES.items()}
+    metrics, work = run_dirs
+    out = tmp_path / "report"
+    write_report(metrics, work, out, params, judges_dir=judges_of(metrics))
+    rows = {name: json.loads((out / f"curves/{name}.json").read_text()) for name in FIGURES}
+    assert rows["harm_by_round"] == [
+        {"round": 0, "demo_harmful_rate": 0.9, "beavertails_harmful_rate": 0.7},
+        {"round": 1, "demo_harmful_rate": 0.4, "beavertails_harmful_rate": 0.2}]
+    assert rows["truthfulqa_alpaca_by_round"] == [  # round 0 measured none of them: left out
+        {"round": 1, "truthfulqa_rougeL_diff": 0.1, "truthfulqa_mc2": 0.4, "alpaca_win_rate": None}]
+    assert rows["accepted_data_by_round"] == [] and rows["harm_vs_over_refusal"] == []  # not measured: not drawn
+
+
 def test_a_method_is_an_isara_round_by_its_name_alone():
     from isara.config.names import round_number
     from isara.report.table import method_label

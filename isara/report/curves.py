@@ -1,4 +1,7 @@
-"""The rows `dvc plots` draws: per ISARA round and per method, a fixed set of fields."""
+"""The rows `dvc plots` draws: per ISARA round and per method, a fixed set of fields (rounds.json,
+methods.json), and one file per figure of dvc.yaml's plots (FIGURES) that is empty when the run
+measured none of the figure's series, so that `dvc plots show` leaves that figure out instead of
+drawing an empty frame."""
 
 from __future__ import annotations
 
@@ -56,3 +59,29 @@ def curves(table: dict[str, dict[str, Cell]], methods: list[str], samples: dict[
         "rounds": [{"round": round_number(m), **row(m)} for m in rounds],
         "methods": [{"method": method_label(m), **row(m)} for m in methods],
     }
+
+
+# dvc.yaml's figures: report/curves/NAME.json <- (rows of `curves`, the x field, the series drawn).
+FIGURES = {
+    "harm_vs_over_refusal": ("methods", "over_refusal_rate", ["demo_harmful_rate"]),
+    "harm_by_round": ("rounds", "round", ["demo_harmful_rate", "beavertails_harmful_rate"]),
+    "harm_by_method": ("methods", "method", ["demo_harmful_rate"]),
+    "truthfulqa_alpaca_by_round": ("rounds", "round", ["truthfulqa_rougeL_diff", "truthfulqa_mc2", "alpaca_win_rate"]),
+    "scaling_by_round": ("rounds", "round", ["scaling_ratio"]),
+    "accepted_data_by_round": ("rounds", "round", ["distinct_2_questions", "distinct_2_answers", "question_similarity",
+                                                   "same_opening_share", "domain_share", "category_entropy"]),
+    "samples_by_round": ("rounds", "round", ["accepted", "rejected", *CURATION_REASONS]),
+}
+
+
+def figure_rows(rows: list[dict], x: str, series: list[str]) -> list[dict]:
+    """The rows of one figure: x and its series, only rows where x and some series were measured;
+    [] when none was (dvc plots then draws no figure)."""
+    kept = [{x: row[x], **{name: row.get(name) for name in series}} for row in rows
+            if row.get(x) is not None and any(row.get(name) is not None for name in series)]
+    return kept
+
+
+def figure_curves(data: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Every figure's rows, from `curves`' output."""
+    return {name: figure_rows(data[source], x, series) for name, (source, x, series) in FIGURES.items()}

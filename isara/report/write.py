@@ -15,7 +15,7 @@ from isara.errors import IsaraError
 from isara.eval.metrics import RUN_FILES
 from isara.records import read_rows
 from isara.report import plots
-from isara.report.curves import curves
+from isara.report.curves import curves, figure_curves
 from isara.report.domain import domain_table
 from isara.report.headline import d0_passes, headline_rows, headline_table, passes_line, rounds_line, summary
 from isara.report.markdown import render
@@ -129,7 +129,8 @@ def write_report(metrics_dir: str | Path, work_dir: str | Path, out_dir: str | P
         (tmp / "report.md").write_text(render(table, samples, figures, read_checks(judges_dir, p), sections),
                                        encoding="utf-8")
         (tmp / "curves").mkdir()
-        for name, rows in curves(table, methods, samples).items():
+        data = curves(table, methods, samples)
+        for name, rows in {**data, **figure_curves(data)}.items():
             (tmp / "curves" / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
     if summary_path is not None:
         write_json(summary_path, {**summary(first_rows, runs, accepted), **stop_summary(stops)})
