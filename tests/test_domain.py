@@ -12,7 +12,7 @@ from isara.cli import main as cli
 from isara.config import load_params
 from isara.datasets import domain_prompts
 from isara.errors import IsaraError
-from isara.eval.domain import headline, read_references, similarity
+from isara.eval.domain import headline, paired_to_baselines, read_references, similarity, verdict
 from isara.profiles import apply_profile, load_profile
 from isara.report.domain import domain_table
 from tests.conftest import set_params
@@ -114,6 +114,25 @@ def test_the_report_table_shows_intervals_and_the_judges_measured_error():
     assert domain_table({"iter1": {}}, ["iter1"]) == ""
 
 
+def test_did_it_help_compares_with_each_baseline_on_the_same_prompts():
+    """Paired differences of the similarity to the reference answers; a verdict only when every
+    interval agrees, and none for a baseline against itself."""
+    mine = [(0.5, 0.8), (0.6, 0.9), (0.4, 0.7), (0.5, 0.85)]
+    worse = [(r - 0.2, c - 0.3) for r, c in mine]
+    mixed = [(r - 0.2, c + 0.3 * (-1) ** i) for i, (r, c) in enumerate(mine)]
+    vs = paired_to_baselines(mine, {"iter0": worse, "sft_seed": mixed}, seed=0)
+    assert vs["base"]["rougeL"]["difference"] == pytest.approx(0.2) and vs["base"]["rougeL"]["n"] == 4
+    assert verdict(vs["base"]) == "better" and verdict(vs["sft_seed"]) == "not clearly different"
+    assert verdict(paired_to_baselines(worse, {"iter0": mine}, seed=0)["base"]) == "worse"
+    result = {"n": 4, "judge": "local:tiny", **headline({"iter0": _vs(0.6), "sft_seed": _vs(0.5)}, None),
+              "reference": {"n": 4, "vs": vs}}
+    table = domain_table({"iter1": result, "sft_seed": {**result, "reference": {"n": 4, "vs": vs}}}, ["sft_seed", "iter1"])
+    assert "- ISARA round 1 against base: ROUGE-L +0.200 [+0.200, +0.200]" in table
+    assert "against sft_seed: ROUGE-L +0.200" in table and ": **not clearly different**" in table
+    assert "- sft_seed against base" in table and "- sft_seed against sft_seed" not in table
+    assert "Did it help?" not in domain_table({"iter1": {**result, "reference": None}}, ["iter1"])
+
+
 def test_isara_evaluate_on_your_own_prompts(project, tiny_llama):
     """`isara evaluate --prompts FILE --max-new-tokens N`: the domain suite on any file, without
     editing params, against the base model's and sft_seed's answers made then and there."""
@@ -130,6 +149,8 @@ def test_isara_evaluate_on_your_own_prompts(project, tiny_llama):
     found = json.loads((project / "m.json").read_text())
     assert found["suite"] == "domain" and found["n"] == 2 and found["reference"]["n"] == 1
     assert found["win_rate_vs_base"] == 0.5 and found["vs"]["iter0"]["ties"] == 2  # the same model: ties only
+    same = found["reference"]["vs"]["base"]  # the same answers as the base model's: no difference at all
+    assert same["rougeL"] == {"difference": 0.0, "low": 0.0, "high": 0.0, "n": 1} and verdict(same) == "not clearly different"
     rows = [json.loads(line) for line in (project / "a.jsonl").read_text().splitlines()]
     assert all(len(r["model_output"].split()) <= 5 for r in rows)
     both = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny_llama), "--prompts", str(prompts), "--bench", "harm",

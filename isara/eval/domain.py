@@ -28,7 +28,7 @@ from isara.eval.metrics import Metric
 from isara.eval.suite import Suite
 from isara.errors import IsaraError
 from isara.records import read_rows
-from isara.stats import bootstrap_mean, interval
+from isara.stats import bootstrap_mean, interval, paired_mean_difference
 from isara.text import complete_sentences, new_scorer, words
 
 REFERENCES = Path("work/domain/references.jsonl")  # dvc.yaml: stage domain_references' output
@@ -95,6 +95,32 @@ def similarity(outputs: Sequence[str], references: Sequence[str], embed: Callabl
     return summary, list(zip(rouge, cosine))
 
 
+SIMILARITIES = ("rougeL", "embedding_similarity")
+
+
+def paired_to_baselines(scores: Sequence[tuple[float, float]], baselines: dict[str, Sequence[tuple[float, float]]],
+                        seed: int) -> dict[str, dict[str, dict]]:
+    """label -> similarity -> the method's mean minus the baseline's over the same prompts, with its
+    paired bootstrap interval (`isara.stats.paired_mean_difference`)."""
+    out = {}
+    for name, theirs in baselines.items():
+        out[BASELINE_LABELS[name]] = {
+            key: {k: round(v, 4) if isinstance(v, float) else v
+                  for k, v in paired_mean_difference([s[j] for s in scores], [t[j] for t in theirs], seed).items()}
+            for j, key in enumerate(SIMILARITIES)}
+    return out
+
+
+def verdict(differences: dict[str, dict]) -> str:
+    """"better" when every similarity's paired interval lies above zero, "worse" when every one lies
+    below, else "not clearly different"."""
+    if differences and all(d["low"] > 0 for d in differences.values()):
+        return "better"
+    if differences and all(d["high"] < 0 for d in differences.values()):
+        return "worse"
+    return "not clearly different"
+
+
 def _win_rates(ctx: Context, prompts: list[str], outputs: list[str], baselines: dict[str, dict[str, str]]):
     from isara.judges.pairwise import build_pairwise_judge
     from isara.judges.win_rate import win_rate
@@ -140,10 +166,13 @@ def evaluate(ctx: Context, baselines: dict[str, dict[str, str]]) -> tuple[dict, 
     reference = None
     if referenced:
         embed = encoder(p.embedder.name, ctx.device, p.embedder.batch_size)
-        reference, scores = similarity([outputs[i] for i in referenced], [items[i]["answer"] for i in referenced],
-                                       embed, p.seed)
+        truth = [items[i]["answer"] for i in referenced]
+        reference, scores = similarity([outputs[i] for i in referenced], truth, embed, p.seed)
         for i, (rouge, cosine) in zip(referenced, scores):
             rows[i].update(rougeL=round(rouge, 4), embedding_similarity=round(cosine, 4))
+        theirs = {name: similarity([baselines[prompts[i]][name] for i in referenced], truth, embed, p.seed)[1]
+                  for name in BASELINES}
+        reference["vs"] = paired_to_baselines(scores, theirs, p.seed)
     return {"judge": judge, "n": len(items), **headline(vs, reference), "vs": vs, "reference": reference,
             "mean_output_words": round(float(np.mean([len(words(o)) for o in outputs])), 2),
             "judge_error": ctx.judge_error("pairwise")}, rows

@@ -4,7 +4,7 @@ interval, and the pairwise judge's measured accuracy beside them (pure rendering
 
 from __future__ import annotations
 
-from isara.eval.domain import BASELINE_LABELS
+from isara.eval.domain import BASELINE_LABELS, verdict
 from isara.report.table import MISSING, method_label
 
 COLUMNS = [*((f"{key}_vs_{label}", f"{title} vs {label}") for label in BASELINE_LABELS.values()
@@ -47,4 +47,23 @@ def domain_table(files: dict[str, dict], methods: list[str]) -> str:
               "(AlpacaEval 2's regression); ROUGE-L F and embedding cosine to the reference answers of the prompts "
               "that have one. Brackets: 95% bootstrap intervals over prompts. A method compared with itself "
               "ties every prompt (0.500).", "", judge_line([files[m] for m in measured])]
+    helped = [line for m in measured for line in [helped_line(m, files[m])] if line]
+    if helped:
+        lines += ["", "Did it help? Each method's similarity to the reference answers minus each baseline's, over "
+                  "the same prompts (paired bootstrap 95%); better or worse only when every interval agrees:", "",
+                  *helped]
     return "\n".join(lines)
+
+
+def _difference(d: dict) -> str:
+    return f"{d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+
+
+def helped_line(method: str, result: dict) -> str:
+    """"- METHOD against sft_seed: ROUGE-L ..., embedding similarity ...: better; against base: ..."
+    from the domain suite's paired differences ("" when there were no reference answers)."""
+    versus = ((result.get("reference") or {}).get("vs")) or {}
+    parts = [f"against {label}: ROUGE-L {_difference(d['rougeL'])}, embedding similarity "
+             f"{_difference(d['embedding_similarity'])}: **{verdict(d)}**"
+             for label, d in versus.items() if BASELINE_LABELS.get(method) != label]
+    return f"- {method_label(method)} " + "; ".join(parts) if parts else ""
