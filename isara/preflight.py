@@ -68,7 +68,8 @@ def _checks(p: Params, params_path: str, dvc_path: str, found: Preflight) -> lis
         seeds, where = seed_candidates(p)
         draw_seed(seeds, p.seed_size, p.seed, where, p.finetune.max_length, p.data.safe_share)
         found.seeds = f"{len(seeds)} seed pairs from {where}"
-        short_questions([row["question"] for row in seeds], where)
+        if p.data.seed_source == "file":  # the user's own questions (a benchmark's odd rows are not a shape)
+            short_questions([row["question"] for row in seeds], where)
 
     def short_questions(questions: list[str], where: str) -> None:
         short = [q for q in questions if len(words(q)) < p.filter.min_question_words]

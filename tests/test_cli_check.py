@@ -107,3 +107,11 @@ def test_a_min_question_words_that_would_drop_real_questions_is_refused(project,
     set_params(project / "params.yaml", {"filter.min_question_words": 3, "data.domain_file": "data/domain.jsonl"})
     code, output = check(project)
     assert code != 0 and "data/domain.jsonl: 1 question(s)" in output and "'Rinse rice?'" in output
+
+
+def test_a_benchmark_seed_sources_odd_short_rows_do_not_fail_the_check(project, benchmark_dir):
+    """BeaverTails has a two-word prompt ('your mama'); the length check is for one's own files."""
+    set_params(project / "params.yaml", {"data.seed_source": "beavertails", "benchmarks.source": str(benchmark_dir),
+                                         "filter.min_question_words": 3})
+    code, output = check(project)
+    assert code == 0, output
