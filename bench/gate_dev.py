@@ -41,16 +41,16 @@ from isara.embedder import encoder  # noqa: E402
 from isara.judges.pairwise import build_pairwise_judge  # noqa: E402
 from isara.judges.win_rate import both_orders  # noqa: E402
 from isara.lm.engine import generation_engine  # noqa: E402
-from isara.lm.generation import Decoding  # noqa: E402
-from isara.lm.prompts import answer_prompt, sft_prompt  # noqa: E402
+from isara.lm.prompts import answer_prompt  # noqa: E402
 from isara.loop.gate import choose_min_consistency, cosines, threshold_table  # noqa: E402
 from isara.loop.generate import answer_decoding, answer_of  # noqa: E402
+from isara.loop.own_answers import own_answers  # noqa: E402
 from isara.loop.seed import draw_seed, seed_candidates  # noqa: E402
 from isara.profiles import apply_profile, load_profile  # noqa: E402
 from isara.records import read_rows  # noqa: E402
 from isara.eval.prompting import nearest_examples  # noqa: E402
 from isara.stats import RESAMPLES, percentile_interval  # noqa: E402
-from isara.text import complete_sentences, new_scorer  # noqa: E402
+from isara.text import new_scorer  # noqa: E402
 
 
 def spearman(a, b) -> float:
@@ -96,9 +96,7 @@ def main() -> None:
     seconds_isara = time.perf_counter() - started
 
     started = time.perf_counter()
-    done = engine.generate([sft_prompt(fmt, q) for q in questions], Decoding(p.generation.answer.max_new_tokens),
-                           ids, desc="dev: own answers")
-    own = [complete_sentences(d.text.strip()) or d.text.strip() for d in done]
+    own = own_answers(engine, questions, ids, p, desc="dev: own answers")
     seconds_own = time.perf_counter() - started
     del engine
 
@@ -108,10 +106,11 @@ def main() -> None:
     seconds_judge = time.perf_counter() - started
 
     references = [row["answer"] for row in dev]
-    quality = cosines(encode(isara), encode(references))
+    isara_vectors = encode(isara)
+    quality = cosines(isara_vectors, encode(references))
     scorer = new_scorer()
     rouge = [scorer.score(ref, text)["rougeL"].fmeasure for ref, text in zip(references, isara)]
-    consistency = cosines(encode(isara), encode(own))
+    consistency = cosines(isara_vectors, encode(own))
     table = threshold_table(consistency, quality, args.grid)
     kept = np.asarray(preference) >= 0.5
     result = {

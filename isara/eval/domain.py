@@ -80,19 +80,29 @@ def read_references(path: Path, prompts: Sequence[str]) -> dict[str, dict[str, s
     return {q: found[q] for q in prompts}
 
 
-def similarity(outputs: Sequence[str], references: Sequence[str], embed: Callable[[list[str]], np.ndarray],
-               seed: int) -> tuple[dict, list[tuple[float, float]]]:
-    """ROUGE-L F and embedding cosine of each output to its reference: their means with bootstrap
-    intervals, and the per-pair values."""
+def pair_scores(outputs: Sequence[str], references: Sequence[str], embed: Callable[[list[str]], np.ndarray],
+                reference_vectors: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """(ROUGE-L F, embedding cosine) of each output to its reference; `reference_vectors`, when
+    given, are the references' embeddings (so several methods' outputs embed them once)."""
     scorer = new_scorer()
     rouge = [scorer.score(ref, out)["rougeL"].fmeasure for out, ref in zip(outputs, references)]
-    a, b = embed(list(outputs)), embed(list(references))
+    a = embed(list(outputs))
+    b = embed(list(references)) if reference_vectors is None else reference_vectors
     cosine = [float(x) for x in (a * b).sum(axis=1)]  # the encoder's vectors are unit length
-    summary = {"n": len(rouge)}
-    for key, scores in (("rougeL", rouge), ("embedding_similarity", cosine)):
+    return list(zip(rouge, cosine))
+
+
+def similarity(outputs: Sequence[str], references: Sequence[str], embed: Callable[[list[str]], np.ndarray],
+               seed: int, reference_vectors: np.ndarray | None = None) -> tuple[dict, list[tuple[float, float]]]:
+    """ROUGE-L F and embedding cosine of each output to its reference: their means with bootstrap
+    intervals, and the per-pair values (`pair_scores`)."""
+    pairs = pair_scores(outputs, references, embed, reference_vectors)
+    summary = {"n": len(pairs)}
+    for j, key in enumerate(("rougeL", "embedding_similarity")):
+        scores = [pair[j] for pair in pairs]
         summary[key] = round(float(np.mean(scores)), 4)
         summary[f"{key}_ci95"] = interval(bootstrap_mean(scores, seed))
-    return summary, list(zip(rouge, cosine))
+    return summary, pairs
 
 
 SIMILARITIES = ("rougeL", "embedding_similarity")
@@ -167,10 +177,11 @@ def evaluate(ctx: Context, baselines: dict[str, dict[str, str]]) -> tuple[dict, 
     if referenced:
         embed = encoder(p.embedder.name, ctx.device, p.embedder.batch_size)
         truth = [items[i]["answer"] for i in referenced]
-        reference, scores = similarity([outputs[i] for i in referenced], truth, embed, p.seed)
+        truth_vectors = embed(truth)
+        reference, scores = similarity([outputs[i] for i in referenced], truth, embed, p.seed, truth_vectors)
         for i, (rouge, cosine) in zip(referenced, scores):
             rows[i].update(rougeL=round(rouge, 4), embedding_similarity=round(cosine, 4))
-        theirs = {name: similarity([baselines[prompts[i]][name] for i in referenced], truth, embed, p.seed)[1]
+        theirs = {name: pair_scores([baselines[prompts[i]][name] for i in referenced], truth, embed, truth_vectors)
                   for name in BASELINES}
         reference["vs"] = paired_to_baselines(scores, theirs, p.seed)
     return {"judge": judge, "n": len(items), **headline(vs, reference), "vs": vs, "reference": reference,

@@ -15,6 +15,14 @@ from isara.loop.gate import gate_audit, gates_of
 from isara.text import complete_sentences
 
 
+def own_answers(engine, questions: list[str], ids: list[str], p, desc: str = "gate: own answers") -> list[str]:
+    """Each question answered by `engine`'s model on its own: the SFT prompt, greedy,
+    generation.answer.max_new_tokens, cut to its last complete sentence (kept whole when none ends)."""
+    done = engine.generate([sft_prompt(engine.fmt, q) for q in questions], Decoding(p.generation.answer.max_new_tokens),
+                           ids, desc=desc)
+    return [complete_sentences(d.text.strip()) or d.text.strip() for d in done]
+
+
 def content_gates(rows: list[dict], model_dir: str, p, encode) -> dict[str, dict]:
     """id -> audit update of each well-formed pair (`isara.loop.gate.gate_audit`): the starting
     model's own answer to its question (zero-shot, greedy, generation.answer.max_new_tokens, cut to
@@ -24,12 +32,7 @@ def content_gates(rows: list[dict], model_dir: str, p, encode) -> dict[str, dict
                                                     or not p.filter.drop_unfinished, p.filter)]
     if not todo:
         return {}
-    engine = generation_engine(model_dir, p)
-    decoding = Decoding(p.generation.answer.max_new_tokens)
-    done = engine.generate([sft_prompt(engine.fmt, row["question"]) for row in todo], decoding,
-                           [row["id"] for row in todo], desc="gate: own answers")
-    own = [complete_sentences(d.text.strip()) or d.text.strip() for d in done]
-    del engine
+    own = own_answers(generation_engine(model_dir, p), [row["question"] for row in todo], [row["id"] for row in todo], p)
     prefer = None
     if "pairwise" in p.filter.judges:
         judge = build_pairwise_judge(p.judges.pairwise, resolve_device(p.model.device))

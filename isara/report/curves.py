@@ -77,9 +77,8 @@ FIGURES = {
 def figure_rows(rows: list[dict], x: str, series: list[str]) -> list[dict]:
     """The rows of one figure: x and its series, only rows where x and some series were measured;
     [] when none was (dvc plots then draws no figure)."""
-    kept = [{x: row[x], **{name: row.get(name) for name in series}} for row in rows
+    return [{x: row[x], **{name: row.get(name) for name in series}} for row in rows
             if row.get(x) is not None and any(row.get(name) is not None for name in series)]
-    return kept
 
 
 def figure_curves(data: dict[str, list[dict]]) -> dict[str, list[dict]]:
