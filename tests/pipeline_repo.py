@@ -59,6 +59,23 @@ def ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
+def reruns(repo: Path, changes: dict, targets: set[str]) -> set[str]:
+    """The stages `dvc repro TARGETS` runs after `changes` to params.yaml: which of `targets` (and of
+    the stages upstream of them) a change re-runs, without running what lies downstream of them.
+    params.yaml, dvc.lock and the outputs are restored afterwards."""
+    apply_profile(repo / "params.yaml", changes)
+    try:
+        return ran_stages(dvc(repo, "repro", *sorted(targets)))
+    finally:
+        restore(repo)
+
+
+def restore(repo: Path) -> None:
+    """The committed params, dvc.lock and outputs back, after a run of changed params."""
+    run(repo, "git", "checkout", "--", ".")
+    dvc(repo, "checkout", "-q")
+
+
 def make_repo(root: Path, model_dir: Path) -> Path:
     repo = root / "repo"
     repo.mkdir()

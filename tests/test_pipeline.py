@@ -1,5 +1,6 @@
-"""The whole DVC DAG on the tiny profile: it runs, it caches, and `dvc exp run -S` re-runs only
-what a param touches. Each repo is a scratch git+DVC copy of this project."""
+"""The whole DVC DAG on the tiny profile: it runs, it caches, and a param change re-runs only what
+it touches (`dvc exp run -S` for gamma; `dvc repro` of the stages in question for the others, so
+that what lies downstream of them is not run). Each repo is a scratch git+DVC copy of this project."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from isara.report.stop_rule import verdicts
 from tests.pipeline_repo import (ALL_STAGES, EVALUATE, JUDGES, METHODS, RUNS, _env, dvc, evaluations, make_repo, ran_stages,
-                                 run)
+                                 reruns, restore, run)
 
 pytestmark = pytest.mark.pipeline
 
@@ -132,7 +133,7 @@ def _failing_repro(repo: Path, changes: dict) -> str:
         done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=_env(), capture_output=True,
                               text=True)
     finally:
-        _restore(repo)
+        restore(repo)
     assert done.returncode != 0
     assert ran_stages(done.stdout + done.stderr) <= {"check"}
     return done.stdout + done.stderr
@@ -146,7 +147,7 @@ def test_a_misspelt_key_stops_the_run_before_any_stage(llama_repo):
         done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=_env(), capture_output=True,
                               text=True)
     finally:
-        _restore(repo)
+        restore(repo)
     assert done.returncode != 0 and "error: params.yaml: unknown key 'gama'" in done.stdout + done.stderr
     assert ran_stages(done.stdout + done.stderr) == {"check"}
 
@@ -180,21 +181,12 @@ def test_a_judge_name_that_is_a_path_deletes_nothing(llama_repo, name):
             shutil.rmtree(victim)
 
 
-def _experiment(repo: Path, assignment: str) -> str:
-    return dvc(repo, "exp", "run", "-S", assignment)
-
-
-def _restore(repo: Path) -> None:
-    run(repo, "git", "checkout", "--", ".")
-    dvc(repo, "checkout", "-q")
-
-
 def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
     repo, _ = llama_repo
     ran = ran_stages(dvc(repo, "exp", "run", "-n", "gamma-half", "-S", "gamma=0.5"))
     diff = json.loads(dvc(repo, "metrics", "diff", "--json"))
     tuned = json.loads((repo / "metrics/methods/iter1/train.json").read_text())
-    _restore(repo)
+    restore(repo)
     before = json.loads((repo / "metrics/methods/iter1/train.json").read_text())
     dvc(repo, "plots", "diff", "HEAD", "gamma-half", "-o", "plots-diff")
     page = (repo / "plots-diff/index.html").read_text()
@@ -214,19 +206,19 @@ def test_gamma_reruns_only_mix_finetune_evaluate_and_downstream(llama_repo):
 
 def test_rouge_threshold_does_not_regenerate(llama_repo):
     repo, _ = llama_repo
-    ran = ran_stages(_experiment(repo, "rouge_threshold=0.05"))
-    _restore(repo)
+    kept = {"seed", "base", "embed@iter1", "retrieve@iter1", "generate@iter1", "generate@oneshot", "audit@iter1",
+            "evaluate@iter0-harm"}
+    ran = reruns(repo, {"rouge_threshold": 0.05}, kept | {"filter@iter1"})
     assert "filter@iter1" in ran
-    assert not ran & {"seed", "base", "embed@iter1", "retrieve@iter1", "generate@iter1", "generate@oneshot",
-                      "audit@iter1", "evaluate@iter0-harm"}
+    assert not ran & kept
 
 
 def test_k_does_not_reembed(llama_repo):
     repo, _ = llama_repo
-    ran = ran_stages(_experiment(repo, "k=3"))
-    _restore(repo)
+    kept = {"seed", "base", "embed@iter1", "sft_seed_finetune"}
+    ran = reruns(repo, {"k": 3}, kept | {"retrieve@iter1", "generate@iter1"})
     assert {"retrieve@iter1", "generate@iter1"} <= ran
-    assert not ran & {"seed", "base", "embed@iter1", "sft_seed_finetune"}
+    assert not ran & kept
 
 
 def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
