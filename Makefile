@@ -12,6 +12,8 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 UV := uv==0.13.8
 UPGRADE ?=
+# pytest-xdist processes for make test, each running a test module at a time (0: one process)
+TEST_WORKERS ?= 2
 PLOTS_TEMPLATE := .dvc/plots-offline.html
 
 .PHONY: repro test install lock plots plots-template
@@ -49,4 +51,4 @@ repro: install
 	PATH="$(abspath $(VENV))/bin:$$PATH" dvc repro
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope

@@ -221,15 +221,6 @@ def test_k_does_not_reembed(llama_repo):
     assert not ran & kept
 
 
-def test_plain_text_path_with_tiny_opt(tmp_path, tiny_opt):
-    repo = make_repo(tmp_path, tiny_opt)
-    assert ran_stages(dvc(repo, "repro")) == ALL_STAGES
-    for method in METHODS:
-        assert metrics(repo, method)["prompt_format"] == "plain"
-    contexts = (repo / "work/iter1/candidates.jsonl").read_text()
-    assert "<|im_start|>" not in contexts
-
-
 def test_report_sets_every_method_beside_the_rounds(llama_repo):
     repo, _ = llama_repo
     text = (repo / "report/report.md").read_text()
