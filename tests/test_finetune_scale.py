@@ -209,6 +209,7 @@ def test_the_launch_command_comes_from_params(tmp_path, monkeypatch):
     assert argv[1:3] == ["-m", "accelerate.commands.launch"] and argv[-3:] == ["stages/finetune.py", "--out", "m"]
     assert argv[argv.index("--num_processes") + 1] == "2" and "--multi_gpu" in argv
     assert argv[argv.index("--num_cpu_threads_per_process") + 1] == "2"
+    assert argv[argv.index("--main_process_port") + 1] == "0"  # a free port: launches side by side do not meet
     monkeypatch.chdir(ROOT)
     argv = launch_argv(Finetune(num_processes=8, accelerate_config="accelerate/fsdp.yaml"), "s.py", [],
                        on_cpu=False, cores=2)

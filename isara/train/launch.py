@@ -37,8 +37,10 @@ def launch_argv(cfg: Finetune, script: str, args: Sequence[str], on_cpu: bool, c
             raise IsaraError(f"finetune.accelerate_config: {config} is not a file")
         argv += ["--config_file", str(config)]
     else:
-        # "multi_gpu" is accelerate's name for plain DDP; on a CPU it runs over gloo
-        argv += ["--multi_gpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        # "multi_gpu" is accelerate's name for plain DDP; on a CPU it runs over gloo. Port 0: a free port, so that
+        # stages side by side on one machine (`dvc queue start -j 2`) do not both ask for 29500
+        argv += ["--multi_gpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                 "--main_process_port", "0"]
     if on_cpu:
         argv += ["--num_cpu_threads_per_process", str(max(1, cores // cfg.num_processes))]
     return argv + [script, *args]
