@@ -17,10 +17,6 @@ import click
 
 from isara.atomic import atomic_dir, write_json
 from isara.config import JUDGE_STAGES, load_params
-from isara.devices import resolve_device
-from isara.eval.inputs import evaluation_prompts
-from isara.judges.human_labels import check_judge
-from isara.records import read_pool
 from isara.stage import entry
 
 
@@ -38,6 +34,11 @@ def main(name, seed_pool, out, metrics):
         write_json(metrics, {})
         click.echo(f"judge {name}: not in judges.check: placeholder -> {out}")
         return
+    from isara.devices import resolve_device  # torch, and the judges' own libraries: only for a selected judge
+    from isara.eval.inputs import evaluation_prompts
+    from isara.judges.human_labels import check_judge
+    from isara.records import read_pool
+
     device = resolve_device(p.model.device)
     d0 = [row["question"] for row in read_pool(seed_pool)]
     with atomic_dir(out) as folder:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from isara.config import Params
 from isara.eval.prompting import Prompter, prompter_for
-from isara.lm.engine import Engine
-from isara.lm.generation import Decoding
 from isara.lm.prompts import sft_prompt
 from isara.text import normalise
+
+if TYPE_CHECKING:  # the engine imports torch and transformers: a suite's module loads without them
+    from isara.lm.engine import Engine
 
 JUDGE_DIR = Path("judges")
 JUDGE_CACHE = Path(".cache/judges")  # pairwise verdicts kept across runs (isara.judges.judge_cache)
@@ -49,6 +50,8 @@ class Context:
 
     def answers(self, prompts: list[str], max_new_tokens: int | None = None, desc: str = "answers") -> list[str]:
         """Greedy answers to `prompts`, each laid out by the method's prompter."""
+        from isara.lm.generation import Decoding
+
         decoding = Decoding(max_new_tokens or self.p.evaluate.max_new_tokens)
         done = self.engine.generate([self.prompt(q) for q in prompts], decoding, log_dir=self.log_dir, desc=desc)
         return [d.text.strip() for d in done]

@@ -22,11 +22,9 @@ question, which `answer_logliks` computes in exactly the layout `isara.train.sft
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Iterable, Sequence
 
-import torch
-import torch.nn.functional as F
-from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
 
 from isara import datasets
@@ -42,7 +40,13 @@ NO_COMMENT = "I have no comment."
 ROUGE_KEYS = ("rougeL_max", "rougeL_diff", "rougeL_acc")
 MC_KEYS = ("mc1", "mc2")
 
-_SCORER = rouge_scorer.RougeScorer(["rougeLsum"])
+
+
+@cache
+def _scorer():
+    from rouge_score import rouge_scorer  # imports nltk (a second and more): only where the suite scores
+
+    return rouge_scorer.RougeScorer(["rougeLsum"])
 
 
 def format_answers(answers: Iterable[str]) -> list[str]:
@@ -62,7 +66,7 @@ def _prepare_summary(summary: str) -> str:
 
 def rouge_l(reference: str, prediction: str) -> float:
     """rougeLsum F-measure x100 of `prediction` against one `reference`, as the harness scores it."""
-    score = _SCORER.score(_prepare_summary(reference), _prepare_summary(prediction))
+    score = _scorer().score(_prepare_summary(reference), _prepare_summary(prediction))
     return score["rougeLsum"].fmeasure * 100
 
 
@@ -125,7 +129,6 @@ def aggregate(rows: Iterable[dict]) -> dict:
     return {key: sum(float(row[key]) for row in rows) / len(rows) for key in keys}
 
 
-@torch.inference_mode()
 def answer_logliks(
     model, tokenizer, fmt: PromptFormat, prompt: str, answers: Sequence[str], batch_size: int = 8
 ) -> list[float]:
@@ -137,6 +140,9 @@ def answer_logliks(
     padding, being after the answer, cannot affect it under causal attention. An answer that
     tokenises to nothing gets 0.0.
     """
+    import torch
+    import torch.nn.functional as F
+
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     encoded = [pair_ids(tokenizer, fmt, prompt, answer, eos=False) for answer in answers]
@@ -149,23 +155,24 @@ def answer_logliks(
     answer_ids = [ids[start:] for ids, _ in encoded]
     pad_id = ensure_pad_token(tokenizer).pad_token_id
     results: list[float] = []
-    for first in range(0, len(answer_ids), batch_size):
-        chunk = answer_ids[first : first + batch_size]
-        width = max(len(ids) for ids in chunk)
-        if width == 0:
-            results.extend(0.0 for _ in chunk)
-            continue
-        input_ids = [prompt_ids + ids + [pad_id] * (width - len(ids)) for ids in chunk]
-        mask = [[1] * (start + len(ids)) + [0] * (width - len(ids)) for ids in chunk]
-        input_ids_t = torch.tensor(input_ids, device=model.device)
-        mask_t = torch.tensor(mask, device=model.device)
-        logits = model(input_ids=input_ids_t, attention_mask=mask_t).logits
-        # logits at position p predict token p+1: answer tokens start..start+width-1
-        logprobs = F.log_softmax(logits[:, start - 1 : start - 1 + width].float(), dim=-1)
-        targets = input_ids_t[:, start : start + width]
-        picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        picked = torch.where(mask_t[:, start : start + width].bool(), picked, torch.zeros_like(picked))
-        results.extend(picked.sum(dim=1).tolist())
+    with torch.inference_mode():
+        for first in range(0, len(answer_ids), batch_size):
+            chunk = answer_ids[first : first + batch_size]
+            width = max(len(ids) for ids in chunk)
+            if width == 0:
+                results.extend(0.0 for _ in chunk)
+                continue
+            input_ids = [prompt_ids + ids + [pad_id] * (width - len(ids)) for ids in chunk]
+            mask = [[1] * (start + len(ids)) + [0] * (width - len(ids)) for ids in chunk]
+            input_ids_t = torch.tensor(input_ids, device=model.device)
+            mask_t = torch.tensor(mask, device=model.device)
+            logits = model(input_ids=input_ids_t, attention_mask=mask_t).logits
+            # logits at position p predict token p+1: answer tokens start..start+width-1
+            logprobs = F.log_softmax(logits[:, start - 1 : start - 1 + width].float(), dim=-1)
+            targets = input_ids_t[:, start : start + width]
+            picked = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            picked = torch.where(mask_t[:, start : start + width].bool(), picked, torch.zeros_like(picked))
+            results.extend(picked.sum(dim=1).tolist())
     return results
 
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,7 +18,7 @@ from typing import Callable, Sequence
 from isara import datasets
 from isara.config import Params
 from isara.judges.classifier import ClassifierConfig
-from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split
+from isara.judges.labelled import LabelledPair, binary_metrics, grouped_split, near_chance
 from isara.judges.leakage import remove_leakage
 from isara.judges.probes import run_probes
 
@@ -47,10 +46,6 @@ def held_out(p: Params, pairs: Sequence[LabelledPair]) -> list[LabelledPair]:
     """The held-out side of the classifier's grouped split of `pairs` (from `labelled_pairs`: the
     same for every harm judge)."""
     return grouped_split(pairs, p.judges.classifier.test_fraction, p.seed)[1]
-
-
-def near_chance(accuracy: float, n: int, chance: float) -> bool:
-    return abs(accuracy - chance) <= 2 * math.sqrt(chance * (1 - chance) / max(n, 1))
 
 
 def check_harm_judge(judge, test: list[LabelledPair]) -> dict:

@@ -100,6 +100,11 @@ def refusal_augmentation(train: Sequence[LabelledPair], share: float, seed: int)
     return extra
 
 
+def near_chance(accuracy: float, n: int, chance: float) -> bool:
+    """Whether `accuracy` over `n` items is within two standard errors of `chance` (the majority rate)."""
+    return abs(accuracy - chance) <= 2 * math.sqrt(chance * (1 - chance) / max(n, 1))
+
+
 def binary_metrics(harmful_true: Sequence[bool], harmful_pred: Sequence[bool]) -> dict:
     """Accuracy, precision, recall and F1 with harmful as the positive class."""
     truth = np.asarray(harmful_true, dtype=bool)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from isara.judges.human_labels import near_chance
-from isara.judges.labelled import binary_metrics
+from isara.judges.labelled import binary_metrics, near_chance
 from isara.labels import HARMFUL
 from isara.stats import interval, wilson
 
