@@ -137,7 +137,10 @@ def evaluate(method, model_name, prompting, bench, prompts_file, max_new_tokens,
         if suite == "domain":
             from isara.eval import domain
 
-            result, rows = domain.evaluate(ctx, domain.by_prompt(domain.baseline_answers(p)))
+            own = method if method in domain.BASELINES and prompting == "zero_shot" else None  # answered once
+            references = domain.baseline_answers(p, {own: ctx} if own else None)
+            outputs = [row[own] for row in references] if own else None
+            result, rows = domain.evaluate(ctx, domain.by_prompt(references), outputs)
         else:
             result, rows = run_suite(suite, ctx)
     except IsaraError as err:

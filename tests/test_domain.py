@@ -4,6 +4,7 @@ file, similarity with intervals, the flat numbers and the report table."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -133,9 +134,8 @@ def test_did_it_help_compares_with_each_baseline_on_the_same_prompts():
     assert "Did it help?" not in domain_table({"iter1": {**result, "reference": None}}, ["iter1"])
 
 
-def test_isara_evaluate_on_your_own_prompts(project, tiny_llama):
-    """`isara evaluate --prompts FILE --max-new-tokens N`: the domain suite on any file, without
-    editing params, against the base model's and sft_seed's answers made then and there."""
+def own_prompts(project: Path, tiny_llama: Path) -> Path:
+    """A project whose baselines (models/iter0, models/sft_seed) are tiny LLaMA, and a file of two prompts."""
     for name in ("iter0", "sft_seed"):
         (project / "models").mkdir(exist_ok=True)
         (project / "models" / name).symlink_to(tiny_llama)
@@ -143,6 +143,13 @@ def test_isara_evaluate_on_your_own_prompts(project, tiny_llama):
     prompts.write_text('{"prompt": "How do I descale a kettle?", "answer": "Boil vinegar and water, then rinse."}\n'
                        '{"prompt": "Why does bread go stale?"}\n')
     set_params(project / "params.yaml", {"judges.pairwise.model": str(tiny_llama)})
+    return prompts
+
+
+def test_isara_evaluate_on_your_own_prompts(project, tiny_llama):
+    """`isara evaluate --prompts FILE --max-new-tokens N`: the domain suite on any file, without
+    editing params, against the base model's and sft_seed's answers made then and there."""
+    prompts = own_prompts(project, tiny_llama)
     result = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny_llama), "--prompts", str(prompts),
                                       "--max-new-tokens", "5", "--out", "m.json", "--answers", "a.jsonl"])
     assert result.exit_code == 0, result.output
@@ -156,3 +163,20 @@ def test_isara_evaluate_on_your_own_prompts(project, tiny_llama):
     both = CliRunner().invoke(cli, ["evaluate", "--model", str(tiny_llama), "--prompts", str(prompts), "--bench", "harm",
                                     "--out", "m.json"])
     assert both.exit_code == 1 and "either --bench (a suite) or --prompts" in both.output
+
+
+def test_isara_evaluate_of_a_baseline_answers_with_it_once(project, tiny_llama, monkeypatch):
+    """`isara evaluate --method iter0 --prompts FILE`: the base model is also a baseline; its model is
+    loaded and its answers made once, and they are the baseline's answers."""
+    from isara.eval import context
+
+    prompts = own_prompts(project, tiny_llama)
+    loads, load = [], context.load_context
+    monkeypatch.setattr(context, "load_context", lambda model, *args, **kw: loads.append(str(model)) or load(model, *args, **kw))
+    result = CliRunner().invoke(cli, ["evaluate", "--method", "iter0", "--prompts", str(prompts), "--max-new-tokens", "5",
+                                      "--out", "m.json", "--answers", "a.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert sorted(loads) == ["models/iter0", "models/sft_seed"]
+    rows = [json.loads(line) for line in (project / "a.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["model_output"] == r["iter0_output"] for r in rows)
+    assert json.loads((project / "m.json").read_text())["vs"]["iter0"]["ties"] == 2

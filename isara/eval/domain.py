@@ -55,13 +55,16 @@ def answers(ctx: Context, prompts: Sequence[str]) -> list[str]:
     return [complete_sentences(text) or text for text in raw]
 
 
-def baseline_answers(p: Params) -> list[dict]:
+def baseline_answers(p: Params, loaded: dict[str, Context] | None = None) -> list[dict]:
     """Rows of work/domain/references.jsonl: the domain prompts, each answered zero-shot by every
-    baseline (models/iter0, models/sft_seed) as the suite answers with a method."""
+    baseline (models/iter0, models/sft_seed) as the suite answers with a method. `loaded`: contexts
+    of baselines already loaded (the method being evaluated), used instead of loading them again."""
     from isara.eval.context import load_context
 
+    loaded = loaded or {}
     prompts = [r["prompt"] for r in domain_items(p)]
-    outputs = {name: answers(load_context(f"models/{name}", "zero_shot", [], p), prompts) for name in BASELINES}
+    outputs = {name: answers(loaded.get(name) or load_context(f"models/{name}", "zero_shot", [], p), prompts)
+               for name in BASELINES}
     return [{"prompt": q, **{name: outputs[name][i] for name in BASELINES}} for i, q in enumerate(prompts)]
 
 
@@ -161,14 +164,16 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     return evaluate(ctx, read_references(REFERENCES, [r["prompt"] for r in domain_items(ctx.p)]))
 
 
-def evaluate(ctx: Context, baselines: dict[str, dict[str, str]]) -> tuple[dict, list[dict]]:
-    """(metrics, rows) of the context's method against `baselines` (prompt -> {baseline: answer})."""
+def evaluate(ctx: Context, baselines: dict[str, dict[str, str]], outputs: list[str] | None = None
+             ) -> tuple[dict, list[dict]]:
+    """(metrics, rows) of the context's method against `baselines` (prompt -> {baseline: answer});
+    `outputs`: the method's answers when already made (the method is one of the baselines)."""
     from isara.embedder import encoder
 
     p = ctx.p
     items = domain_items(p)
     prompts = [r["prompt"] for r in items]
-    outputs = answers(ctx, prompts)
+    outputs = answers(ctx, prompts) if outputs is None else outputs
     judge, vs = _win_rates(ctx, prompts, outputs, baselines)
     rows = [{**r, "model_output": o, **{f"{name}_output": baselines[r["prompt"]][name] for name in BASELINES}}
             for r, o in zip(items, outputs)]
