@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from isara.config import Params, load_params
+from isara.config import Params, in_file, load_params
 from isara.errors import IsaraError
-
-_DEFAULT_PARAMS = "params.yaml:"
 
 
 @dataclass
@@ -29,13 +27,6 @@ class Preflight:
                 f"{len(self.params.rounds)} rounds, {len(self.params.methods)} methods")
 
 
-def named(message: str, params_path: str) -> str:
-    """A problem message naming the params file that was read, not the default one."""
-    if message.startswith(_DEFAULT_PARAMS) and params_path != "params.yaml":
-        return f"{params_path}:" + message[len(_DEFAULT_PARAMS):]
-    return message
-
-
 def preflight(params_path: str = "params.yaml", dvc_path: str = "dvc.yaml") -> Preflight:
     """Run every check; a check that fails adds its one-line problem and the others still run
     (except that nothing runs without valid params)."""
@@ -49,7 +40,7 @@ def preflight(params_path: str = "params.yaml", dvc_path: str = "dvc.yaml") -> P
         try:
             check()
         except IsaraError as err:
-            found.problems.append(named(str(err), params_path))
+            found.problems.append(in_file(str(err), params_path))
     return found
 
 

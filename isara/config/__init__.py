@@ -13,7 +13,7 @@ from isara.config.names import HARM_JUDGES, JUDGE_STAGES, PROMPTINGS, SEED_SOURC
 from isara.config.schema import Params
 from isara.errors import IsaraError
 
-__all__ = ["HARM_JUDGES", "JUDGE_STAGES", "PROMPTINGS", "SEED_SOURCES", "SUITES", "Params", "load_params"]
+__all__ = ["HARM_JUDGES", "JUDGE_STAGES", "PROMPTINGS", "SEED_SOURCES", "SUITES", "Params", "in_file", "load_params"]
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -28,11 +28,17 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         params = build(Params, raw)
     except IsaraError as err:
-        raise IsaraError(str(err).replace("params.yaml:", f"{path}:", 1)) from None
+        raise IsaraError(in_file(str(err), path)) from None
     source = benchmark_source(params.benchmarks.source, os.environ.get("DVC_ROOT"), Path.cwd())
     if source != params.benchmarks.source:
         params = dataclasses.replace(params, benchmarks=dataclasses.replace(params.benchmarks, source=source))
     return params
+
+
+def in_file(message: str, path: str | Path) -> str:
+    """A problem worded for params.yaml (`params.yaml: KEY ...`), naming the file that was read."""
+    prefix = "params.yaml:"
+    return f"{path}:{message[len(prefix):]}" if message.startswith(prefix) else message
 
 
 def benchmark_source(source: str, dvc_root: str | None, cwd: Path) -> str:
