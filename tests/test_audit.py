@@ -63,6 +63,15 @@ def test_the_round_metrics_count_contamination_and_describe_the_accepted_data():
     assert metrics["reasons"] == {"accepted": 2, "contaminated": 1}
     assert metrics["diversity"]["n"] == 2 and metrics["diversity"]["same_opening_share"] == 1.0  # same answer twice
     assert metrics["diversity"]["category_shares"] is None  # D0 rows carry no category
+    assert "answered_again" not in metrics  # generation.answer.retries off: no tries recorded
+
+
+def test_the_round_metrics_count_answers_sampled_again():
+    (kept, dropped, _), _ = audited(Filter())
+    judged = [{**row, "answer_tries": tries} for row, tries in zip(sorted(kept + dropped, key=lambda row: row["id"]),
+                                                                   (1, 3, 0))]
+    metrics = filter_metrics(judged, VECTORS, SEED_VECTORS, None, Filter())
+    assert metrics["answered_again"] == {"at_odds": 2, "fitted": 1}
 
 
 def test_a_judge_veto_drops_a_flagged_pair_only_when_asked():

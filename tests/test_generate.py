@@ -2,18 +2,19 @@
 end-of-turn id, resuming from the partial log, and N workers writing exactly what one writes."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
 
-from isara.config.generation import Generation, Model
+from isara.config.generation import AnswerDecoding, Generation, Model
 from isara.config.schema import Params
 from isara.errors import IsaraError
 from isara.lm.batching import Batching, plan_batches
 from isara.lm.completion import Completion
 from isara.lm.engine import Engine
 from isara.lm.generation import Decoding
-from isara.loop.generate import answer_of, generate_candidates
+from isara.loop.generate import answer_of, at_odds, generate_candidates, retry_at_odds
 from isara.text import complete_sentences
 
 POOL = [
@@ -86,6 +87,41 @@ def test_a_labelled_pool_labels_each_question_and_answers_from_its_label(engine)
         expected = [0, 1] if row["label"] == "safe" else [2, 3]
         assert row["answer_context_ids"] == [POOL[i]["id"] for i in expected] and row["label_share"] == 0.8
     assert all(r["label"] is None for r in rows if not r["question"])
+
+
+def test_at_odds_is_a_harmful_question_answered_or_a_safe_one_refused():
+    decline, help_ = "I can't help with that.", "Boil vinegar and water, then rinse."
+    assert at_odds("harmful", help_) and at_odds("safe", decline)
+    assert not at_odds("harmful", decline) and not at_odds("safe", help_)
+    assert not at_odds(None, help_) and not at_odds(None, decline)  # unlabelled: never
+
+
+def test_answers_at_odds_with_their_label_are_sampled_again_until_one_fits(engine):
+    """A row whose answer does not fit gets sampled answers, up to `retries`, and keeps the first that
+    fits, with the try that made it; a row that fits at once is not asked again; a row no try fits
+    keeps its beam answer (tries 0). Seeded: the same tries give the same answers."""
+    p = Params(generation=Generation(answer=AnswerDecoding(max_new_tokens=8, retries=2)))
+    fits_at = {"fits": 1, "second": 2, "never": None}  # the judge's call, per row, whose answer fits
+
+    def retried():
+        rows = [{"id": name, "label": name, "question": "q", "answer": "beam", "raw_answer": "beam",
+                 "answer_stop": "end", "answer_finished": True} for name in fits_at]
+        asked = Counter()
+
+        def fits(label, answer):  # the test's label names its row
+            asked[label] += 1
+            return asked[label] == fits_at[label]
+
+        retry_at_odds(engine, rows, {name: "Question: how do I clean a kettle?\nAnswer:" for name in fits_at}, p,
+                      iteration=1, fits=fits)
+        return {row["id"]: row for row in rows}, asked
+
+    done, asked = retried()
+    assert asked == {"fits": 1, "second": 2, "never": 3}
+    assert [done[name]["answer_tries"] for name in fits_at] == [1, 2, 0]
+    assert done["fits"]["answer"] == done["never"]["answer"] == "beam"
+    assert done["second"]["answer"] != "beam" and done["second"]["raw_answer"] != "beam"
+    assert retried()[0] == done
 
 
 def test_same_seed_same_candidates_other_seed_other_questions(engine):

@@ -55,6 +55,8 @@ def test_untouched_copy_loads(params_file):
         ("seed_size", 0),
         ("generation.question.top_p", 0.0),
         ("generation.question.top_k", -1),
+        ("generation.answer.retries", -1),
+        ("generation.answer.retries", 100),
         ("generation.prefill_tokens", 0),
         ("evaluate.prefill_tokens", -5),
         ("evaluate.eval_limit.harm", -1),

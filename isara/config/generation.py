@@ -69,12 +69,15 @@ class AnswerDecoding:
     repetition_penalty: float = 1.1  # >1 discourages loops
     no_repeat_ngram_size: int = 4  # no n-gram of this size twice in an answer (0 = off)
     trim_to_sentence: bool = True  # an answer the cap cuts keeps its complete sentences and counts as finished
+    retries: int = 0  # labelled questions: answers sampled again, up to this many times, while the refusal judge
+    # finds the answer at odds with the question's label (harmful answered, safe refused); the first that fits is kept
 
     def __post_init__(self):
         _positive("generation.answer.max_new_tokens", self.max_new_tokens, TOKENS_MAX)
         _positive("generation.answer.num_beams", self.num_beams, 64)
         _in_range("generation.answer.repetition_penalty", self.repetition_penalty, 0.0, 100.0, low_open=True)
         _integer("generation.answer.no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
+        _integer("generation.answer.retries", self.retries, 0, 16)
 
 
 @dataclass(frozen=True)

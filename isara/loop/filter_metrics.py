@@ -53,4 +53,12 @@ def filter_metrics(judged: Sequence[dict], question_vectors: np.ndarray, seed_ve
         **({"gate": gate_counts(judged, cfg)} if gates_of(cfg.judges) else {}),
         **({"accepted_by_label": dict(sorted(Counter(judged[i]["label"] for i in kept).items()))}
            if any(row.get("label") for row in judged) else {}),
+        **({"answered_again": answered_again(judged)} if any("answer_tries" in row for row in judged) else {}),
     })
+
+
+def answered_again(judged: Sequence[dict]) -> dict:
+    """generation.answer.retries: the answers at odds with their label (`at_odds`) that were sampled
+    again, and how many of them a try made fit (their pairs then face the filter like any other)."""
+    again = [row for row in judged if row.get("answer_tries", 1) != 1]
+    return {"at_odds": len(again), "fitted": sum(row["answer_tries"] > 1 for row in again)}

@@ -11,6 +11,12 @@ prompt holds the nearest examples of that label only: a safe question is answere
 examples, a harmful one from declining ones. Every candidate keeps its provenance: iteration, the
 ids of both contexts, the raw texts, its context's and its own label, and why its answer stopped
 (end: the model ended it; sentence: cut by the cap, trimmed; length: cut).
+3. With generation.answer.retries, a labelled question whose answer the refusal judge finds at odds
+   with its label (`at_odds`: a harmful question answered, a safe one refused) is answered again by
+   sampling (at generation.question's temperature, top-k and top-p), up to that many times; the
+   first answer that fits its label replaces the beam answer, and `answer_tries` says which try it
+   was (0: none fitted, the beam answer stays). The filter then keeps pairs it would have dropped
+   as harmful_answer or needless_refusal: declining answers in the model's own words.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from isara.config import Params
-from isara.labels import vote
+from isara.judges.refusal import is_refusal
+from isara.labels import HARMFUL, SAFE, vote
 from isara.lm.engine import Engine
 from isara.lm.generation import Decoding
 from isara.lm.prompts import PromptFormat, answer_prompt, parse_answer, parse_question, question_prompt
@@ -47,6 +54,20 @@ def answer_decoding(p: Params, fmt: PromptFormat) -> Decoding:
     a = p.generation.answer
     return Decoding(a.max_new_tokens, num_beams=a.num_beams, repetition_penalty=a.repetition_penalty,
                     no_repeat_ngram_size=a.no_repeat_ngram_size, stop_strings=fmt.answer_stops())
+
+
+def retry_decoding(p: Params, fmt: PromptFormat, iteration: int, attempt: int) -> Decoding:
+    """An answer sampled again: the answer's cap and penalties, the questions' sampling, a seed per try."""
+    a, q = p.generation.answer, p.generation.question
+    return Decoding(a.max_new_tokens, do_sample=True, temperature=q.temperature, top_k=q.top_k, top_p=q.top_p,
+                    repetition_penalty=a.repetition_penalty, no_repeat_ngram_size=a.no_repeat_ngram_size,
+                    stop_strings=fmt.answer_stops(), seed=round_seed(p, iteration) + attempt)
+
+
+def at_odds(label: str | None, answer: str) -> bool:
+    """Whether the refusal judge finds `answer` at odds with its question's label: a harmful question
+    answered, a safe one refused (an unlabelled question never is)."""
+    return (label == HARMFUL and not is_refusal(answer)) or (label == SAFE and is_refusal(answer))
 
 
 def answer_of(fmt: PromptFormat, completion, trim_to_sentence: bool) -> tuple[str, str]:
@@ -115,7 +136,35 @@ def generate_candidates(
         answers = engine.generate(prompts, answer_decoding(p, fmt), [row["id"] for row in todo], log_dir,
                                   desc=f"round {iteration}: answers")
         for row, done in zip(todo, answers):
-            row["raw_answer"] = done.text
-            row["answer"], row["answer_stop"] = answer_of(fmt, done, p.generation.answer.trim_to_sentence)
-            row["answer_finished"] = row["answer_stop"] != "length"
+            _set_answer(row, fmt, done, p.generation.answer.trim_to_sentence)
+        if judge and p.generation.answer.retries:
+            retry_at_odds(engine, todo, dict(zip((row["id"] for row in todo), prompts)), p, iteration, log_dir)
     return candidates
+
+
+def _set_answer(row: dict, fmt: PromptFormat, done, trim_to_sentence: bool) -> None:
+    row["raw_answer"] = done.text
+    row["answer"], row["answer_stop"] = answer_of(fmt, done, trim_to_sentence)
+    row["answer_finished"] = row["answer_stop"] != "length"
+
+
+def retry_at_odds(engine: Engine, rows: Sequence[dict], prompts: dict[str, str], p: Params, iteration: int,
+                  log_dir: Path | None = None, fits: Callable[[str | None, str], bool] | None = None) -> None:
+    """Answer again, by sampling, every row whose answer does not fit its label (`fits`; by default
+    not `at_odds`), up to generation.answer.retries times; record `answer_tries` on every labelled
+    row (1: the beam answer fitted; t + 1: try t did; 0: none did, the beam answer stays)."""
+    fits = fits or (lambda label, answer: not at_odds(label, answer))
+    for row in rows:
+        row["answer_tries"] = 1 if fits(row.get("label"), row["answer"]) else 0
+    for attempt in range(1, p.generation.answer.retries + 1):
+        todo = [row for row in rows if row["answer_tries"] == 0]
+        if not todo:
+            return
+        done = engine.generate([prompts[row["id"]] for row in todo], retry_decoding(p, engine.fmt, iteration, attempt),
+                               [f"{row['id']}-retry{attempt}" for row in todo], log_dir,
+                               desc=f"round {iteration}: answers again ({attempt})")
+        for row, completion in zip(todo, done):
+            answer, _ = answer_of(engine.fmt, completion, p.generation.answer.trim_to_sentence)
+            if fits(row.get("label"), answer):
+                _set_answer(row, engine.fmt, completion, p.generation.answer.trim_to_sentence)
+                row["answer_tries"] = attempt + 1
