@@ -136,15 +136,16 @@ def generate_candidates(
         answers = engine.generate(prompts, answer_decoding(p, fmt), [row["id"] for row in todo], log_dir,
                                   desc=f"round {iteration}: answers")
         for row, done in zip(todo, answers):
-            _set_answer(row, fmt, done, p.generation.answer.trim_to_sentence)
+            _set_answer(row, done, answer_of(fmt, done, p.generation.answer.trim_to_sentence))
         if judge and p.generation.answer.retries:
             retry_at_odds(engine, todo, dict(zip((row["id"] for row in todo), prompts)), p, iteration, log_dir)
     return candidates
 
 
-def _set_answer(row: dict, fmt: PromptFormat, done, trim_to_sentence: bool) -> None:
+def _set_answer(row: dict, done, answer: tuple[str, str]) -> None:
+    """`done`'s raw text and its (answer, why it stopped), as `answer_of` parsed it, into `row`."""
     row["raw_answer"] = done.text
-    row["answer"], row["answer_stop"] = answer_of(fmt, done, trim_to_sentence)
+    row["answer"], row["answer_stop"] = answer
     row["answer_finished"] = row["answer_stop"] != "length"
 
 
@@ -164,7 +165,7 @@ def retry_at_odds(engine: Engine, rows: Sequence[dict], prompts: dict[str, str],
                                [f"{row['id']}-retry{attempt}" for row in todo], log_dir,
                                desc=f"round {iteration}: answers again ({attempt})")
         for row, completion in zip(todo, done):
-            answer, _ = answer_of(engine.fmt, completion, p.generation.answer.trim_to_sentence)
-            if fits(row.get("label"), answer):
-                _set_answer(row, engine.fmt, completion, p.generation.answer.trim_to_sentence)
+            answer = answer_of(engine.fmt, completion, p.generation.answer.trim_to_sentence)
+            if fits(row.get("label"), answer[0]):
+                _set_answer(row, completion, answer)
                 row["answer_tries"] = attempt + 1
