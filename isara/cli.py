@@ -137,10 +137,7 @@ def evaluate(method, model_name, prompting, bench, prompts_file, max_new_tokens,
         if suite == "domain":
             from isara.eval import domain
 
-            own = method if method in domain.BASELINES and prompting == "zero_shot" else None  # answered once
-            references = domain.baseline_answers(p, {own: ctx} if own else None)
-            outputs = [row[own] for row in references] if own else None
-            result, rows = domain.evaluate(ctx, domain.by_prompt(references), outputs)
+            result, rows = domain.evaluate_outside_dag(ctx, method, prompting)
         else:
             result, rows = run_suite(suite, ctx)
     except IsaraError as err:

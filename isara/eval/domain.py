@@ -164,6 +164,14 @@ def run(ctx: Context) -> tuple[dict, list[dict]]:
     return evaluate(ctx, read_references(REFERENCES, [r["prompt"] for r in domain_items(ctx.p)]))
 
 
+def evaluate_outside_dag(ctx: Context, method: str | None, prompting: str) -> tuple[dict, list[dict]]:
+    """`evaluate` with the baselines answered first, as `isara evaluate --prompts` does outside the
+    DAG: a zero-shot baseline method (iter0, sft_seed) answers once, as a baseline and as itself."""
+    own = method if method in BASELINES and prompting == "zero_shot" else None
+    references = baseline_answers(ctx.p, {own: ctx} if own else None)
+    return evaluate(ctx, by_prompt(references), [row[own] for row in references] if own else None)
+
+
 def evaluate(ctx: Context, baselines: dict[str, dict[str, str]], outputs: list[str] | None = None
              ) -> tuple[dict, list[dict]]:
     """(metrics, rows) of the context's method against `baselines` (prompt -> {baseline: answer});
