@@ -2,8 +2,10 @@
 and what the loop does with that. Pure: vectors and rows come in, labels and reasons go out.
 
 - the prompt judge (`vote`): a question's label is the majority label of its `k` nearest labelled
-  D0 questions by sentence-embedding cosine, ties broken by the nearest one's label; D0's labels
-  are the only human ones, so generated pairs never vote;
+  D0 questions by sentence-embedding cosine, ties broken by the nearest one's label; with
+  `harmful_at` above one half, a question is harmful only when at least that share of them is
+  (a confident vote), safe otherwise; D0's labels are the only human ones, so generated pairs
+  never vote;
 - anchors by label (`anchor_labels`): of `count` question prompts, a share `safe_share` is anchored
   on safe examples, spread evenly so that every prefix keeps the share (the one-shot run starts
   with round 1's own anchors);
@@ -24,10 +26,13 @@ CURATION_REASONS = ("needless_refusal", "harmful_answer")  # the filter's reason
 
 
 def vote(question_vectors: np.ndarray, seed_vectors: np.ndarray, seed_labels: Sequence[str],
-         k: int) -> list[tuple[str, float]]:
-    """(label, share of the k neighbours that carry it) for each question; unit-norm rows in."""
+         k: int, harmful_at: float = 0.5) -> list[tuple[str, float]]:
+    """(label, share of the k neighbours that carry it) for each question; unit-norm rows in.
+    `harmful_at` 0.5 is the majority; above it, harmful needs that share of the neighbours."""
     if not len(seed_labels):
         raise ValueError("the prompt judge needs labelled D0 questions")
+    if not 0.5 <= harmful_at <= 1.0:
+        raise ValueError(f"harmful_at must lie in [0.5, 1], not {harmful_at}")
     labels = np.asarray(seed_labels)
     k = min(k, len(labels))
     scores = np.asarray(question_vectors, dtype=np.float32) @ np.asarray(seed_vectors, dtype=np.float32).T
@@ -38,6 +43,8 @@ def vote(question_vectors: np.ndarray, seed_vectors: np.ndarray, seed_labels: Se
         best = max(counts.values())
         tied = [label for label in LABELS if counts[label] == best]
         label = tied[0] if len(tied) == 1 else str(labels[nearest[0]])
+        if harmful_at > 0.5:
+            label = HARMFUL if counts[HARMFUL] >= harmful_at * k - 1e-9 else SAFE
         out.append((label, round(counts[label] / k, 4)))
     return out
 

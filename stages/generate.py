@@ -53,7 +53,7 @@ def main(run_name, model_dir, pool, embeddings, index, search, contexts, out):
         nearest=lambda vector, label: knn.neighbours_of_vector(vector, p.k, labelled and labelled[label]),
         embed_questions=encoder(p.embedder.name, engine.device, p.embedder.batch_size),
         p=p, iteration=p.round_of(run_name), log_dir=log,
-        judge=labelled and prompt_judge(rows, knn.vectors, p.generation.label_k),
+        judge=labelled and prompt_judge(rows, knn.vectors, p.generation.label_k, p.generation.harmful_at),
     )
     write_jsonl(out, candidates)
     remove_partial(log)

@@ -3,7 +3,7 @@
     python stages/label_judge.py --seed work/iter0/pool.jsonl --out judges/prompt_label \
         --metrics metrics/judges/prompt_label.json
 
-The vote (isara/labels.py, generation.label_k neighbours) labels every generated question for
+The vote (isara/labels.py, generation.label_k neighbours, generation.harmful_at) labels every generated question for
 label-consistent curation; its accuracy against the dev prompts' human labels is reported beside
 the filter's reasons, as every judge's measured error is. Without a dev file or a labelled D0 the
 check says so (`n` 0).
@@ -40,8 +40,9 @@ def main(seed_pool, out, metrics):
         encode = encoder(p.embedder.name, resolve_device(p.model.device), p.embedder.batch_size)
         seed_vectors = unit_rows(encode([row["question"] for row in seed]), seed_pool)
         dev_vectors = unit_rows(encode([row["prompt"] for row in dev]), p.data.dev_file)
-        voted = [label for label, _ in vote(dev_vectors, seed_vectors, labels, p.generation.label_k)]
-        result = check_prompt_judge([row["label"] for row in dev], voted, p.generation.label_k)
+        g = p.generation
+        voted = [label for label, _ in vote(dev_vectors, seed_vectors, labels, g.label_k, g.harmful_at)]
+        result = check_prompt_judge([row["label"] for row in dev], voted, g.label_k, g.harmful_at)
     with atomic_dir(out) as folder:
         write_json(f"{folder}/check.json", result)
     write_json(metrics, result)

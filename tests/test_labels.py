@@ -53,11 +53,27 @@ def test_a_tied_vote_goes_to_the_nearest_question_and_k_is_capped():
         vote(_unit([[1, 0]]), seed[:0], [], 3)
 
 
+def test_a_confident_vote_labels_harmful_only_from_its_share_of_the_neighbours():
+    seed = _unit([[1, 0], [0.95, 0.05], [0.9, 0.1], [0.85, 0.15], [0, 1]])
+    labels = [HARMFUL, HARMFUL, HARMFUL, SAFE, SAFE]
+    question = _unit([[1, 0.02]])
+    assert vote(question, seed, labels, 5) == [(HARMFUL, 0.6)]  # the majority: three of five
+    assert vote(question, seed, labels, 5, harmful_at=0.8) == [(SAFE, 0.4)]  # four of five needed
+    assert vote(question, seed, labels, 5, harmful_at=0.6) == [(HARMFUL, 0.6)]
+    assert vote(question, seed, labels, 3, harmful_at=1.0) == [(HARMFUL, 1.0)]  # the three nearest agree
+    # above one half, a tie is no longer the nearest one's: harmful needs its share
+    assert vote(_unit([[0.1, 1]]), _unit([[1, 0], [0, 1]]), [SAFE, HARMFUL], 2, harmful_at=0.75) == [(SAFE, 0.5)]
+    for bad in (0.4, 1.5):
+        with pytest.raises(ValueError, match="harmful_at"):
+            vote(question, seed, labels, 5, harmful_at=bad)
+
+
 def test_the_prompt_judge_check_reports_accuracy_with_its_interval():
     check = check_prompt_judge([HARMFUL, HARMFUL, SAFE, SAFE], [HARMFUL, SAFE, SAFE, SAFE], 5)
     assert check["accuracy"] == 0.75 and check["n"] == 4 and check["majority_accuracy"] == 0.5
     assert check["ci95"][0] < 0.75 < check["ci95"][1] and check["k"] == 5
     assert check_prompt_judge([], [], 5)["n"] == 0
+    assert "harmful_at" not in check and check_prompt_judge([SAFE], [SAFE], 5, 0.8)["harmful_at"] == 0.8
 
 
 # --- anchors and retrieval by label ----------------------------------------------------------------

@@ -57,6 +57,8 @@ def test_untouched_copy_loads(params_file):
         ("generation.question.top_k", -1),
         ("generation.answer.retries", -1),
         ("generation.answer.retries", 100),
+        ("generation.harmful_at", 0.4),
+        ("generation.harmful_at", 1.01),
         ("generation.prefill_tokens", 0),
         ("evaluate.prefill_tokens", -5),
         ("evaluate.eval_limit.harm", -1),

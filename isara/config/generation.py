@@ -93,6 +93,7 @@ class Generation:
     # answer prompt those of its question's label (by the prompt judge); off = the paper's retrieval
     safe_share: float = 0.5  # by_label: share of question prompts anchored on safe examples
     label_k: int = 5  # the prompt judge: labelled D0 questions a question's label is the majority of
+    harmful_at: float = 0.5  # the prompt judge: 0.5 the majority; above, harmful needs this share of the k
     anchors: str = "uniform"  # by_label: uniform | failures (more anchors where the prev model failed the dev split)
     question: QuestionDecoding = field(default_factory=QuestionDecoding)
     answer: AnswerDecoding = field(default_factory=AnswerDecoding)
@@ -101,6 +102,7 @@ class Generation:
         _positive("generation.samples_per_iteration", self.samples_per_iteration)
         _in_range("generation.safe_share", self.safe_share, 0.0, 1.0)
         _positive("generation.label_k", self.label_k, 1000)
+        _in_range("generation.harmful_at", self.harmful_at, 0.5, 1.0)
         _choice("generation.anchors", self.anchors, ("uniform", "failures"))
         _positive("generation.batch_size", self.batch_size, BATCH_MAX)
         _positive("generation.max_batch_tokens", self.max_batch_tokens, BATCH_TOKENS_MAX)

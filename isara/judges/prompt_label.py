@@ -13,8 +13,9 @@ from isara.stats import interval, wilson
 MEASURED_ON = "labelled dev prompts (data.dev_file)"
 
 
-def check_prompt_judge(truth: Sequence[str], voted: Sequence[str], k: int) -> dict:
-    """The check of a label vote of `k` neighbours: `truth` and `voted` labels, one per dev prompt."""
+def check_prompt_judge(truth: Sequence[str], voted: Sequence[str], k: int, harmful_at: float = 0.5) -> dict:
+    """The check of a label vote of `k` neighbours (harmful from a share `harmful_at` of them above the
+    majority): `truth` and `voted` labels, one per dev prompt."""
     if not truth:
         return {"judge": "prompt_label", "measured_on": MEASURED_ON, "n": 0}
     harmful_true = [label == HARMFUL for label in truth]
@@ -25,6 +26,7 @@ def check_prompt_judge(truth: Sequence[str], voted: Sequence[str], k: int) -> di
         "judge": "prompt_label",
         "measured_on": MEASURED_ON,
         "k": k,
+        **({"harmful_at": harmful_at} if harmful_at > 0.5 else {}),
         **agreement,
         "ci95": interval(wilson(correct, len(truth))),
         "majority_accuracy": round(majority, 4),

@@ -79,12 +79,13 @@ def answer_of(fmt: PromptFormat, completion, trim_to_sentence: bool) -> tuple[st
     return (trimmed, "sentence") if trimmed else (answer, "length")
 
 
-def prompt_judge(pool: Sequence[dict], vectors: np.ndarray, k: int):
+def prompt_judge(pool: Sequence[dict], vectors: np.ndarray, k: int, harmful_at: float = 0.5):
     """The prompt judge of a labelled pool: new question embeddings -> (label, vote share), voted by
-    the k nearest D0 (seed) questions; generated pairs never vote."""
+    the k nearest D0 (seed) questions (harmful from a share `harmful_at` of them); generated pairs
+    never vote."""
     seed = [i for i, row in enumerate(pool) if row.get("source") == "seed"]
     labels = [pool[i]["label"] for i in seed]
-    return lambda questions: vote(unit_rows(questions, "question embeddings"), vectors[seed], labels, k)
+    return lambda questions: vote(unit_rows(questions, "question embeddings"), vectors[seed], labels, k, harmful_at)
 
 
 def generate_candidates(
