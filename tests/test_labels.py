@@ -68,6 +68,18 @@ def test_a_confident_vote_labels_harmful_only_from_its_share_of_the_neighbours()
             vote(question, seed, labels, 5, harmful_at=bad)
 
 
+def test_the_loops_prompt_judge_votes_with_d0_only_and_its_harmful_share():
+    from isara.loop.generate import prompt_judge
+
+    pool = [{"source": "seed", "label": HARMFUL}, {"source": "seed", "label": HARMFUL},
+            {"source": "seed", "label": SAFE}, {"source": "generated", "label": SAFE}]
+    vectors = _unit([[1, 0], [0.9, 0.1], [0.8, 0.2], [1, 0.01]])  # the generated pair is nearest: it never votes
+    question = _unit([[1, 0.05]])
+    assert prompt_judge(pool, vectors, 2)(question) == [(HARMFUL, 1.0)]
+    assert prompt_judge(pool, vectors, 3)(question) == [(HARMFUL, 0.6667)]
+    assert prompt_judge(pool, vectors, 3, harmful_at=1.0)(question) == [(SAFE, 0.3333)]
+
+
 def test_the_prompt_judge_check_reports_accuracy_with_its_interval():
     check = check_prompt_judge([HARMFUL, HARMFUL, SAFE, SAFE], [HARMFUL, SAFE, SAFE, SAFE], 5)
     assert check["accuracy"] == 0.75 and check["n"] == 4 and check["majority_accuracy"] == 0.5
