@@ -254,6 +254,7 @@ def test_the_paper_recipe_profile_turns_every_label_technique_off(tmp_path):
     p = load_params(path)
     assert p.data.safe_share == 0 and not p.generation.by_label and not p.filter.label_consistent and not p.mix.by_label
     assert p.data.dev_file == "" and p.evaluate.suites == ("harm",)
+    assert p.finetune.epochs == 2  # the reference run's passes, whatever the default
     rows = _seed_rows()
     bare = _unlabelled(row for row in rows if row["label"] != SAFE)
     assert _unlabelled(draw_seed(rows, p.seed_size, p.seed, "s", 512, p.data.safe_share)) == draw_seed(bare, p.seed_size, p.seed, "s", 512)

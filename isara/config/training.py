@@ -57,7 +57,7 @@ class Finetune:
     method: str = "full"  # full | lora (peft adapters)
     save: str = "merged"  # lora: merged (a full checkpoint) | adapter (the adapter, applied on the base at load)
     init_from: str = "previous"  # previous (round t starts from round t-1's model) | base
-    epochs: float = 2  # passes over the mixed training set
+    epochs: float = 3  # passes over the mixed training set
     learning_rate: float = 1e-4
     batch_size: int = 8  # examples per optimizer step (per device)
     grad_accum: int = 1  # gradient accumulation steps
