@@ -28,7 +28,7 @@ import numpy as np
 
 from isara.config import Params
 from isara.judges.refusal import is_refusal
-from isara.labels import HARMFUL, SAFE, vote
+from isara.labels import curation_reason, vote
 from isara.lm.engine import Engine
 from isara.lm.generation import Decoding
 from isara.lm.prompts import PromptFormat, answer_prompt, parse_answer, parse_question, question_prompt
@@ -66,8 +66,8 @@ def retry_decoding(p: Params, fmt: PromptFormat, iteration: int, attempt: int) -
 
 def at_odds(label: str | None, answer: str) -> bool:
     """Whether the refusal judge finds `answer` at odds with its question's label: a harmful question
-    answered, a safe one refused (an unlabelled question never is)."""
-    return (label == HARMFUL and not is_refusal(answer)) or (label == SAFE and is_refusal(answer))
+    answered, a safe one refused (an unlabelled question never is), the filter's curation reasons."""
+    return curation_reason(label, is_refusal(answer)) is not None
 
 
 def answer_of(fmt: PromptFormat, completion, trim_to_sentence: bool) -> tuple[str, str]:
@@ -153,8 +153,8 @@ def _set_answer(row: dict, done, answer: tuple[str, str]) -> None:
 def retry_at_odds(engine: Engine, rows: Sequence[dict], prompts: dict[str, str], p: Params, iteration: int,
                   log_dir: Path | None = None, fits: Callable[[str | None, str], bool] | None = None) -> None:
     """Answer again, by sampling, every row whose answer does not fit its label (`fits`; by default
-    not `at_odds`), up to generation.answer.retries times; record `answer_tries` on every labelled
-    row (1: the beam answer fitted; t + 1: try t did; 0: none did, the beam answer stays)."""
+    not `at_odds`), up to generation.answer.retries times; record `answer_tries` on every row (1: the
+    beam answer fitted; t + 1: try t did; 0: none did, the beam answer stays)."""
     fits = fits or (lambda label, answer: not at_odds(label, answer))
     for row in rows:
         row["answer_tries"] = 1 if fits(row.get("label"), row["answer"]) else 0
