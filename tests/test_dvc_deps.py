@@ -121,3 +121,14 @@ def test_the_closure_follows_lazy_imports_inside_functions():
 @pytest.mark.parametrize("path", sorted(EXEMPT))
 def test_the_exempt_modules_exist(path):
     assert (ROOT / path).is_file()
+
+
+def test_only_the_report_depends_on_the_prompt_judge_of_the_dev_split():
+    """judges/ also holds judges/prompt_label, which a new dev file re-measures: a stage that lists the
+    whole folder would re-run with it (every evaluation). Only the report reads it."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    deps = {name: {str(d) for d in stage.get("do", stage).get("deps", [])} for name, stage in stages.items()}
+    judge_outs = {f"judges/{name}" for name in stages["judge"]["foreach"]}
+    assert {name for name, listed in deps.items() if "judges" in listed} == {"report"}
+    assert {name for name, listed in deps.items() if "judges/prompt_label" in listed} == set()
+    assert judge_outs <= deps["evaluate"] and judge_outs <= deps["audit"]
