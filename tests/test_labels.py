@@ -239,7 +239,7 @@ def test_authored_seeds_and_dev_prompts_pass_the_contamination_rule(benchmark_di
                       evaluation, encode([text for _, text in evaluation]), encode(authored[:1]))
     cfg = Filter()
     flagged = [(authored[i], row["eval_nearest"]) for i, row in enumerate(rows) if is_contaminated(row, cfg)]
-    assert flagged == [] and len(rows) == 48 + 80
+    assert flagged == [] and len(rows) == 48 + 104
 
 
 # --- the paper's recipe, one profile away -----------------------------------------------------------
@@ -266,7 +266,7 @@ def test_labelled_dev_prompts_split_into_harm_and_safe_sets():
 
     harmful = datasets.prompt_set(ROOT / "data/dev_prompts.jsonl", HARMFUL)
     safe = datasets.prompt_set(ROOT / "data/dev_prompts.jsonl", SAFE)
-    assert len(harmful) == 40 and len(safe) == 40
+    assert len(harmful) == 40 and len(safe) == 64
     assert not {r["prompt"] for r in harmful} & {r["prompt"] for r in safe}
     assert len(datasets.prompt_set(ROOT / "data/eval_prompts.jsonl", HARMFUL)) == 126  # unlabelled rows all stay
 
