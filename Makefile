@@ -12,7 +12,8 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 UV := uv==0.13.8
 UPGRADE ?=
-# pytest-xdist processes for make test, each running a test module at a time (0: one process)
+# pytest-xdist processes for make test, each running a test module at a time, the pipeline modules
+# first (tests/conftest.py orders them; 0: one process)
 TEST_WORKERS ?= 2
 PLOTS_TEMPLATE := .dvc/plots-offline.html
 
@@ -51,4 +52,4 @@ repro: install
 	PATH="$(abspath $(VENV))/bin:$$PATH" dvc repro
 
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder

@@ -246,9 +246,11 @@ def test_authored_seeds_and_dev_prompts_pass_the_contamination_rule(benchmark_di
 def test_the_contrast_seed_file_is_the_seed_file_plus_safe_direct_requests():
     """data/seed_contrast.jsonl (docs/safe-and-helpful.md, tried and not adopted) holds every pair of
     data/seed.jsonl, in order, then 32 safe ones: changing one file without the other fails here."""
+    def pairs(rows):  # without "where", which names the file and line
+        return [{k: v for k, v in row.items() if k != "where"} for row in rows]
+
     default, contrast = _seed_rows(), _seed_rows("data/seed_contrast.jsonl")
-    strip = [{k: v for k, v in row.items() if k != "where"} for row in default]
-    assert [{k: v for k, v in row.items() if k != "where"} for row in contrast[:len(default)]] == strip
+    assert pairs(contrast[:len(default)]) == pairs(default)
     extra = contrast[len(default):]
     assert len(extra) == 32 and {row["label"] for row in extra} == {SAFE}
     assert not {row["question"] for row in extra} & {row["question"] for row in default}
