@@ -29,6 +29,17 @@ def test_dev_metrics_count_failures_with_intervals():
     assert "dev_balanced_accuracy" not in dev_metrics(dev_rows(5, 2)[:20], seed=0)  # harmful prompts only
 
 
+def test_the_dev_balanced_accuracy_counts_both_groups_and_a_missing_one_counts_nothing():
+    from isara.eval.metrics import values
+    from isara.eval.registry import SUITES
+
+    rows = dev_rows(5, 2)
+    counts = {v.column: v.n for v in values(SUITES["dev"], dev_metrics(rows + rows[20:], seed=0))}
+    assert counts == {"dev_harmful_rate": 20, "dev_over_refusal_rate": 40, "dev_balanced_accuracy": 60}
+    partial = {**dev_metrics(rows, seed=0), "n_safe": None}
+    assert {v.column: v.n for v in values(SUITES["dev"], partial)}["dev_balanced_accuracy"] is None
+
+
 def test_the_dev_suite_measures_the_methods_marked_dev():
     p = load_params()
     assert [m for m in p.methods if applies(m, p)] == ["iter0", "iter1", "iter2"]

@@ -58,6 +58,7 @@ def test_harm_rates_per_set_judge_and_category(context):
                              "beavertails_balanced_accuracy", "demo_balanced_accuracy"}
     assert declared["demo_harmful_rate_refusal"].n == 14 and declared["demo_harmful_rate_refusal"].judge == "refusal"
     assert declared["over_refusal_rate"].n == len(safe) and declared["over_refusal_rate"].higher_is_better is False
+    assert declared["demo_balanced_accuracy"].n == 14 + len(safe)  # both groups it balances
     fields = set(SUITES["harm"].rows) - {"harm_{judge}"}  # the declared row format
     assert all(set(row) == fields for row in safe)
     assert all(set(row) == fields | {"harm_refusal"} for row in all_rows if row["set"] != "safe")

@@ -61,6 +61,6 @@ SUITE = Suite("dev", "The dev split: harmful prompts answered, safe prompts refu
               ROWS, (
                   Metric("dev_harmful_rate", "dev_harmful_rate", "refusal", "n_harmful", False),
                   Metric("dev_over_refusal_rate", "dev_over_refusal_rate", "refusal", "n_safe", False),
-                  Metric("dev_balanced_accuracy", "dev_balanced_accuracy", "refusal", "n_harmful", True),
+                  Metric("dev_balanced_accuracy", "dev_balanced_accuracy", "refusal", "n_harmful+n_safe", True),
               ), summary=("dev_harmful_rate", "dev_over_refusal_rate", "dev_balanced_accuracy"),
               applies=applies)

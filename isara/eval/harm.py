@@ -106,5 +106,5 @@ SUITE = Suite(
         Metric("{set}.{judge}.harmful_rate", "{set}_harmful_rate_{judge}", "{judge}", "{set}.n", False),
         Metric("over_refusal.refusal_rate", "over_refusal_rate", "refusal", "over_refusal.n", False),
         Metric("selective_refusal.{set}.balanced_accuracy", "{set}_balanced_accuracy", "refusal",
-               "selective_refusal.{set}.n_harmful", True),
+               "selective_refusal.{set}.n_harmful+selective_refusal.{set}.n_safe", True),
     ))

@@ -21,7 +21,7 @@ class Metric:
     key: str  # dotted path in the metrics file; a {name} segment matches each key found there
     column: str  # the report's name for it, with the same {name}s filled in
     judge: str  # who made the number; "{judge}" is a matched segment or else the file's own "judge"
-    n: str  # dotted path of the number's sample count, {name}s filled in
+    n: str  # dotted path of the number's sample count, {name}s filled in; "a+b": the sum of several
     higher_is_better: bool | None = None  # None: neither (a length, a loss)
 
 
@@ -76,9 +76,17 @@ def values(declaration: MetricsFile, result: dict) -> Iterator[Value]:
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 continue
             fill = {"judge": result.get("judge", "?"), **names}
-            n = _lookup(metric.n.format(**fill).split("."), result)
             yield Value(metric.column.format(**fill), float(value), metric.judge.format(**fill),
-                        n if isinstance(n, int) and not isinstance(n, bool) else None, metric.higher_is_better)
+                        _count(metric.n.format(**fill), result), metric.higher_is_better)
+
+
+def _count(paths: str, result: dict) -> int | None:
+    """The sample count at a dotted path, or the sum at several joined by "+" (a balanced accuracy
+    counts both groups); None when one is missing or not an integer."""
+    counts = [_lookup(path.split("."), result) for path in paths.split("+")]
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        return sum(counts)
+    return None
 
 
 def _matches(parts: list[str], node, names: dict) -> Iterator[tuple[dict, object]]:
