@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from isara.errors import IsaraError
 from isara.atomic import atomic_file
@@ -47,7 +48,7 @@ def apply_profile(params_path: str | Path, overrides: dict[str, Any]) -> None:
             node = node[key]
         if leaf not in node:
             raise IsaraError(f"{params_path}: profile key '{dotted}' does not exist")
-        node[leaf] = value
+        node[leaf] = _styled_like(node[leaf], value)
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
     with atomic_file(params_path) as tmp:
@@ -56,6 +57,17 @@ def apply_profile(params_path: str | Path, overrides: dict[str, Any]) -> None:
             load_params(tmp)
         except IsaraError as err:  # name the file the user knows, not the temporary one
             raise IsaraError(str(err).replace(str(tmp), str(params_path))) from None
+
+
+def _styled_like(old: Any, value: Any) -> Any:
+    """`value` written as `old` was: a list or mapping written inline (`suites: [harm, dev]  # ...`)
+    (or empty: `[]`) stays on its line, beside its comment, instead of becoming an indented block."""
+    for yaml_type, python_type in ((CommentedSeq, list), (CommentedMap, dict)):
+        if isinstance(old, yaml_type) and isinstance(value, python_type) and (old.fa.flow_style() or not old):
+            new = yaml_type(value)
+            new.fa.set_flow_style()
+            return new
+    return value
 
 
 def set_args(overrides: dict[str, Any]) -> list[str]:

@@ -72,3 +72,14 @@ def test_the_readme_pattern_stops_on_an_unknown_profile(tmp_path):
     script = f'cd "{ROOT}" && args=$("{isara}" profile tiny) && echo "RAN dvc exp run $args"'
     assert "RAN dvc exp run -S seed_size=12" in subprocess.run(["bash", "-c", script], capture_output=True,
                                                               text=True).stdout
+
+
+def test_an_inline_list_stays_on_its_line_beside_its_comment(params_copy):
+    before = params_copy.read_text().splitlines()
+    apply_profile(params_copy, load_profile("safety", ROOT / "profiles"))
+    after = params_copy.read_text().splitlines()
+    assert len(after) == len(before)  # no list turned into a block
+    suites = next(line for line in after if line.lstrip().startswith("suites:"))
+    assert suites.startswith("  suites: [harm, xstest, truthfulqa, alpaca_eval]")
+    assert suites.endswith("# suites measured: harm | xstest | truthfulqa | alpaca_eval | reward | dev (the")
+    assert "  harm: [refusal, classifier]" in after[[i for i, line in enumerate(after) if line == "judges:"][0] + 1]
