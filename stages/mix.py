@@ -27,7 +27,8 @@ def main(seed_pool, pool, out, metrics):
     p = load_params()
     seed_rows, pool_rows = read_pool(seed_pool), read_pool(pool)
     generated = generated_rows(seed_rows, pool_rows)
-    rows = mix(seed_rows, generated, p.gamma, by_label=p.mix.by_label, safe_share=p.mix.safe_share)
+    rows = mix(seed_rows, generated, p.gamma, by_label=p.mix.by_label, safe_share=p.mix.safe_share,
+               max_generated_ratio=p.mix.max_generated_ratio)
     write_jsonl(out, rows)
     write_json(metrics, data_metrics(len(seed_rows), len(pool_rows)))
     click.echo(f"mix: {len(seed_rows)} seed + {len(generated)} generated, gamma={p.gamma}"

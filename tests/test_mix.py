@@ -155,3 +155,29 @@ def test_by_label_without_labels_everywhere_is_the_plain_mix(gamma):
     assert mix(seed, generated, gamma, by_label=True) == mix(seed, generated, gamma)
     one_label = labelled("s", "harmful", 8)  # the paper's D0: a single label
     assert mix(one_label, labelled("g", "harmful", 3), gamma, by_label=True) == mix(one_label, labelled("g", "harmful", 3), gamma)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 4.0])
+def test_a_capped_generated_row_weighs_at_most_ratio_d0_rows_of_its_label(ratio):
+    # round 1 of the default run: 3 generated pairs labelled harmful, 12 safe, D0 32 + 32
+    seed = labelled("s", "harmful", 32) + labelled("s", "safe", 32)
+    generated = labelled("g", "harmful", 3) + labelled("g", "safe", 12)
+    uncapped = mix(seed, generated, 0.3, by_label=True)
+    capped = mix(seed, generated, 0.3, by_label=True, max_generated_ratio=ratio)
+    assert sum(row["weight"] for row in capped) == pytest.approx(len(seed) + len(generated))
+    for label in ("harmful", "safe"):
+        assert label_share(capped, label) == pytest.approx(0.5)  # the cap moves weight within a label
+        weight = {source: {row["weight"] for row in capped if row["id"][1] == label[0] and row["source"] == source}
+                  for source in ("seed", "generated")}
+        assert len(weight["seed"]) == len(weight["generated"]) == 1
+        assert max(weight["generated"]) <= ratio * max(weight["seed"]) * (1 + 1e-9)
+        assert label_share(capped, label, "seed") >= 0.5 * 0.3 - 1e-9  # never below gamma
+    heaviest = max(row["weight"] for row in uncapped if row["source"] == "generated")
+    assert heaviest > 20 * uncapped[0]["weight"]  # 25 times a D0 row without the cap
+    assert max(row["weight"] for row in capped if row["source"] == "generated") < heaviest
+
+
+def test_a_cap_that_holds_already_changes_nothing():
+    seed, generated = labelled("s", "harmful", 8) + labelled("s", "safe", 8), labelled("g", "safe", 200)
+    assert mix(seed, generated, 0.3, max_generated_ratio=1.0) == mix(seed, generated, 0.3)
+    assert mix(seed, generated, 0.3, by_label=True, max_generated_ratio=0.0) == mix(seed, generated, 0.3, by_label=True)

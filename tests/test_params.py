@@ -78,7 +78,7 @@ def test_out_of_range_names_key(params_file, key, value):
 @pytest.mark.parametrize("key, value", [
     ("gamma", float("nan")), ("rouge_threshold", float("nan")), ("finetune.learning_rate", float("inf")),
     ("gamma", float("-inf")), ("generation.question.temperature", float("nan")), ("judges.classifier.epochs", float("inf")),
-    ("retrieval.min_recall", float("nan")),
+    ("retrieval.min_recall", float("nan")), ("mix.max_generated_ratio", float("nan")),
 ])
 def test_nan_and_infinity_are_refused(params_file, key, value):
     """`gamma: .nan` would train a NaN model into the cache; `rouge_threshold: .nan` would switch the filter off."""
@@ -108,6 +108,7 @@ def test_every_integer_is_checked_up_front(params_file, key, value):
 @pytest.mark.parametrize("key, value, fragment", [
     ("finetune.warmup_ratio", 1.0, "finetune.warmup_ratio must be in [0.0, 1.0), got 1.0"),
     ("finetune.weight_decay", -0.1, "finetune.weight_decay must be in [0.0, 1.0], got -0.1"),
+    ("mix.max_generated_ratio", -1.0, "mix.max_generated_ratio must be in [0.0, 1000.0], got -1.0"),
 ])
 def test_warmup_ratio_and_weight_decay(params_file, key, value, fragment):
     """A float warmup_steps of 1.0 means one step to transformers, not a full warmup: refused."""

@@ -14,6 +14,12 @@ helpfulness to the point of answering harmful prompts. A label with no generated
 by its D0 rows. A label D0 does not have is left out, and with one label in D0 that label carries
 all (with gamma 0 read "the generated rows" for D0). Where a row carries no label (an unlabelled seed source, or generation
 without labels), the mix is the plain one.
+
+A cap (`mix.max_generated_ratio` R > 0): no generated row weighs more than R rows of D0 in its
+group (its label, or all rows), so D0's part of a group is at least n0 / (n0 + R * ng) and gamma
+where that is larger. With 40 new questions a round and few of them kept under one label, a kept
+pair otherwise weighs many times a D0 row (25 times in round 1 of the default run: 3 generated
+pairs labelled harmful against 32 of D0); with the paper's 512 a round it weighs less than one.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from isara.labels import SAFE
 
 
 def mix(seed_rows: Sequence[dict], generated_rows: Sequence[dict], gamma: float,
-        by_label: bool = False, safe_share: float = 0.5) -> list[dict]:
+        by_label: bool = False, safe_share: float = 0.5, max_generated_ratio: float = 0.0) -> list[dict]:
     if not generated_rows:
         gamma = 1.0
     if gamma in (0.0, 1.0):  # one source only: plain, unweighted SFT on it
@@ -34,6 +40,8 @@ def mix(seed_rows: Sequence[dict], generated_rows: Sequence[dict], gamma: float,
     for share, seed, generated in _groups(seed_rows, generated_rows, by_label, safe_share):
         mass = share * total
         seed_share = 1.0 if not generated else gamma if seed else 0.0
+        if max_generated_ratio > 0 and seed and generated:
+            seed_share = max(seed_share, len(seed) / (len(seed) + max_generated_ratio * len(generated)))
         for rows, part in ((seed, seed_share * mass), (generated, (1.0 - seed_share) * mass)):
             for row in rows:
                 weights[id(row)] = part / len(rows)
