@@ -3,7 +3,8 @@
 A base model given as a local folder or a hub id, and the benchmark and prompt-set files under
 benchmarks.source and evaluate.prompt_sets, are no stage dependencies DVC could hash: their paths
 depend on params and may lie outside the project. Stage `check` writes one fingerprint file per
-reader (base, seed, each enabled suite, the judges) and each reader depends on its own, so a new
+reader (base, seed, each enabled suite, the judges, the general pairs where mix.general_size draws
+some) and each reader depends on its own, so a new
 checkpoint in the base folder re-runs base and what follows, and an edited TruthfulQA file re-runs
 the truthfulqa evaluations and nothing else. A hub dataset id is recorded by name only.
 """
@@ -34,7 +35,9 @@ def reads(p: Params) -> dict[str, list[File]]:
     if "pairwise" in p.judges.check:
         judges.append(benchmark(p, "hh_rlhf"))
     dev = [(p.data.dev_file, "")] if p.data.dev_file else []
-    return {"seed": seed, **{suite: INPUTS[suite].files(p) for suite in p.evaluate.suites}, "judges": judges, "dev": dev}
+    general = {"general": [benchmark(p, "self_instruct")]} if p.mix.general_size else {}
+    return {"seed": seed, **{suite: INPUTS[suite].files(p) for suite in p.evaluate.suites}, "judges": judges, "dev": dev,
+            **general}
 
 
 def fingerprints(p: Params, digests: Digests) -> dict[str, dict]:

@@ -31,7 +31,7 @@ def evaluations(*methods: str) -> set[str]:
 
 
 EVALUATE = evaluations(*METHODS)
-ALL_STAGES = ({"check", "seed", "base", "sft_seed_mix", "sft_seed_finetune", "label_judge", "domain_references", "report"}
+ALL_STAGES = ({"check", "seed", "general", "base", "sft_seed_mix", "sft_seed_finetune", "label_judge", "domain_references", "report"}
               | EVALUATE | JUDGES
               | {f"{stage}@{run}" for stage in LOOP_STAGES for run in RUNS})
 

@@ -181,3 +181,34 @@ def test_a_cap_that_holds_already_changes_nothing():
     seed, generated = labelled("s", "harmful", 8) + labelled("s", "safe", 8), labelled("g", "safe", 200)
     assert mix(seed, generated, 0.3, max_generated_ratio=1.0) == mix(seed, generated, 0.3)
     assert mix(seed, generated, 0.3, by_label=True, max_generated_ratio=0.0) == mix(seed, generated, 0.3, by_label=True)
+
+
+@pytest.mark.parametrize("by_label", [False, True])
+@pytest.mark.parametrize("general_share", [0.25, 0.5])
+def test_general_rows_carry_their_share_and_leave_the_rest_in_proportion(by_label, general_share):
+    seed = labelled("s", "harmful", 32) + labelled("s", "safe", 32)
+    generated = labelled("g", "harmful", 3) + labelled("g", "safe", 12)
+    general = rows("x", 40)
+    alone = mix(seed, generated, 0.3, by_label=by_label)
+    mixed = mix(seed, generated, 0.3, by_label=by_label, general_rows=general, general_share=general_share)
+    assert len(mixed) == len(alone) + 40
+    assert [row["source"] for row in mixed[-40:]] == ["general"] * 40
+    assert sum(row["weight"] for row in mixed) / len(mixed) == pytest.approx(1.0)
+    total = sum(row["weight"] for row in mixed)
+    assert sum(row["weight"] for row in mixed[-40:]) / total == pytest.approx(general_share)
+    assert len({row["weight"] for row in mixed[-40:]}) == 1
+    ratio = {row["id"]: row["weight"] / before["weight"] for row, before in zip(mixed, alone)}
+    assert max(ratio.values()) == pytest.approx(min(ratio.values()))  # the other rows keep their proportions
+    assert set(mixed[-1]) == {"id", "question", "answer", "source", "weight"}
+
+
+def test_no_general_rows_or_no_share_is_the_mix_without_them():
+    seed, generated = labelled("s", "harmful", 8) + labelled("s", "safe", 8), labelled("g", "safe", 5)
+    for kwargs in ({"general_rows": []}, {"general_rows": rows("x", 4), "general_share": 0.0}):
+        assert mix(seed, generated, 0.3, by_label=True, **kwargs) == mix(seed, generated, 0.3, by_label=True)
+
+
+def test_general_rows_join_the_seed_only_mix_of_sft_seed():
+    mixed = mix(rows("s", 6), [], 0.3, general_rows=rows("x", 2), general_share=0.5)
+    assert [row["source"] for row in mixed] == ["seed"] * 6 + ["general"] * 2
+    assert [row["weight"] for row in mixed] == pytest.approx([8 * 0.5 / 6] * 6 + [8 * 0.5 / 2] * 2)

@@ -98,6 +98,7 @@ def test_nan_classifier_layers_are_refused(params_file, layers):
     ("evaluate.eval_limit.truthfulqa", -5), ("judges.check_limit", -1), ("retrieval.n_trees", 10**5),
     ("finetune.lora.alpha", 0), ("runs.oneshot.rounds", 1000), ("retrieval.exact_below", -1),
     ("retrieval.recall_sample", 0),
+    ("mix.general_size", -1),
 ])
 def test_every_integer_is_checked_up_front(params_file, key, value):
     """seed 5000000 used to run three stages and die in generate with a traceback."""
@@ -109,6 +110,8 @@ def test_every_integer_is_checked_up_front(params_file, key, value):
     ("finetune.warmup_ratio", 1.0, "finetune.warmup_ratio must be in [0.0, 1.0), got 1.0"),
     ("finetune.weight_decay", -0.1, "finetune.weight_decay must be in [0.0, 1.0], got -0.1"),
     ("mix.max_generated_ratio", -1.0, "mix.max_generated_ratio must be in [0.0, 1000.0], got -1.0"),
+    ("mix.general_share", 1.0, "mix.general_share must be in [0.0, 1.0), got 1.0"),
+    ("mix.general_share", -0.5, "mix.general_share must be in [0.0, 1.0), got -0.5"),
 ])
 def test_warmup_ratio_and_weight_decay(params_file, key, value, fragment):
     """A float warmup_steps of 1.0 means one step to transformers, not a full warmup: refused."""

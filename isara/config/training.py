@@ -18,10 +18,14 @@ class Mix:
     by_label: bool = True  # labelled rows: safe ones carry safe_share of the training weight (D0 gamma within a label)
     safe_share: float = 0.5  # by_label: the share of the training weight on rows labelled safe
     max_generated_ratio: float = 0.0  # > 0: a generated row weighs at most this many D0 rows of its label
+    general_size: int = 0  # general instruction pairs (Self-Instruct seed tasks) in every training mix; 0 = none
+    general_share: float = 0.5  # general_size > 0: their share of the training weight
 
     def __post_init__(self):
         _in_range("mix.safe_share", self.safe_share, 0.0, 1.0)
         _in_range("mix.max_generated_ratio", self.max_generated_ratio, 0.0, 1000.0)
+        _integer("mix.general_size", self.general_size, 0)
+        _in_range("mix.general_share", self.general_share, 0.0, 1.0, high_open=True)
 
 
 @dataclass(frozen=True)

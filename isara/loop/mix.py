@@ -20,6 +20,11 @@ group (its label, or all rows), so D0's part of a group is at least n0 / (n0 + R
 where that is larger. With 40 new questions a round and few of them kept under one label, a kept
 pair otherwise weighs many times a D0 row (25 times in round 1 of the default run: 3 generated
 pairs labelled harmful against 32 of D0); with the paper's 512 a round it weighs less than one.
+
+General instruction pairs (`general_rows`, `mix.general_share` g > 0; `isara.loop.general`): they
+carry the share g of the training weight, evenly, and the rows above (1 - g) of it, in the
+proportions they would have had alone; the mean weight stays 1. With no general rows the mix is
+exactly the one above.
 """
 
 from __future__ import annotations
@@ -30,7 +35,21 @@ from isara.labels import SAFE
 
 
 def mix(seed_rows: Sequence[dict], generated_rows: Sequence[dict], gamma: float,
-        by_label: bool = False, safe_share: float = 0.5, max_generated_ratio: float = 0.0) -> list[dict]:
+        by_label: bool = False, safe_share: float = 0.5, max_generated_ratio: float = 0.0,
+        general_rows: Sequence[dict] = (), general_share: float = 0.0) -> list[dict]:
+    mixed = _mix(seed_rows, generated_rows, gamma, by_label, safe_share, max_generated_ratio)
+    if not general_rows or general_share <= 0.0 or not mixed:
+        return mixed
+    total = len(mixed) + len(general_rows)
+    scale = (1.0 - general_share) * total / sum(row["weight"] for row in mixed)
+    general = general_share * total / len(general_rows)
+    return [{**row, "weight": row["weight"] * scale} for row in mixed] + [
+        {"id": row["id"], "question": row["question"], "answer": row["answer"], "source": "general", "weight": general}
+        for row in general_rows]
+
+
+def _mix(seed_rows: Sequence[dict], generated_rows: Sequence[dict], gamma: float,
+         by_label: bool, safe_share: float, max_generated_ratio: float) -> list[dict]:
     if not generated_rows:
         gamma = 1.0
     if gamma in (0.0, 1.0):  # one source only: plain, unweighted SFT on it
