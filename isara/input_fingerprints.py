@@ -4,9 +4,9 @@ A base model given as a local folder or a hub id, and the benchmark and prompt-s
 benchmarks.source and evaluate.prompt_sets, are no stage dependencies DVC could hash: their paths
 depend on params and may lie outside the project. Stage `check` writes one fingerprint file per
 reader (base, seed, each enabled suite, the judges, the general pairs where mix.general_size draws
-some) and each reader depends on its own, so a new
-checkpoint in the base folder re-runs base and what follows, and an edited TruthfulQA file re-runs
-the truthfulqa evaluations and nothing else. A hub dataset id is recorded by name only.
+some) and each reader depends on its own, so a new checkpoint in the base folder re-runs base and
+what follows, and an edited TruthfulQA file re-runs the truthfulqa evaluations and nothing else. A
+hub dataset id is recorded by name only.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Draw the general instruction pairs every training mix takes in (`mix.general_size`; 0 writes an
-empty file and reads nothing).
+"""Draw the general instruction pairs every training mix takes in (`mix.general_size`; 0 writes no
+rows and reads nothing).
 
     python stages/general.py --seed work/iter0/pool.jsonl --out work/iter0/general.json
 

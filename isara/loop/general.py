@@ -12,7 +12,7 @@ The candidates leave out D0's questions, pairs longer than a training example ca
 draw's bounds, `isara.loop.seed.check_length`), and any instruction as close to an evaluation or
 dev prompt as the filter's contamination rule allows (the audit's measures,
 `isara.loop.audit.audit_rows`); `size` of the rest are then drawn with their own stream of
-`seed`, in source order. Stage `general` writes them, with what was left out, to one JSON file
+`seed`, in source order. Stage `general` writes them and the counts to one JSON file
 (`{"source", "candidates", "contaminated", "rows"}`; no rows when mix.general_size is 0).
 """
 
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Sequence
 
 from isara.errors import IsaraError
-from isara.records import decode_utf8
 from isara.loop.seed import check_length
+from isara.records import decode_utf8
 from isara.text import normalise
 
 PREFIX = "general-"  # general rows' ids: never a seed id (isara.loop.seed) or a generated one (it<round>-<n>)
