@@ -39,9 +39,8 @@ def main(seed_pool, out):
     rows = candidates(datasets.self_instruct(p.benchmarks.source), seed, p.finetune.max_length)
     prompts = [(name, text) for name, text in evaluation_prompts(p) if text.strip()]
     encode = encoder(p.embedder.name, resolve_device(p.model.device), p.embedder.batch_size)
-    audits = audit_rows(rows, encode([row["question"] for row in rows]), prompts,
-                        encode([text for _, text in prompts]),
-                        encode([row["question"] for row in seed]))
+    questions = encode([row["question"] for row in rows])
+    audits = audit_rows(rows, questions, prompts, encode([text for _, text in prompts]), questions[:0])  # no D0 needed
     contaminated = [is_contaminated(audit, p.filter) for audit in audits]
     drawn = draw_general(rows, contaminated, p.mix.general_size, p.seed, where)
     write_json(out, {"source": where, "candidates": len(rows), "contaminated": sum(contaminated), "rows": drawn})

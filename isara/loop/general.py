@@ -9,7 +9,7 @@ outputs, `isara.datasets.self_instruct`): they only train (every method that fin
 included, with the same rows); they are never retrieved, anchored on or generated from.
 
 The candidates leave out D0's questions, pairs longer than a training example can hold (the seed
-draw's bounds, `isara.loop.seed.check_length`), and any instruction as close to an evaluation or
+draw's bounds, `isara.loop.seed.length_problem`), and any instruction as close to an evaluation or
 dev prompt as the filter's contamination rule allows (the audit's measures,
 `isara.loop.audit.audit_rows`); `size` of the rest are then drawn with their own stream of
 `seed`, in source order. Stage `general` writes them and the counts to one JSON file
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 from isara.errors import IsaraError
-from isara.loop.seed import check_length
+from isara.loop.seed import length_problem
 from isara.records import decode_utf8
 from isara.text import normalise
 
@@ -36,15 +36,7 @@ def candidates(rows: Sequence[dict], seed_rows: Sequence[dict], max_tokens: int)
     question, and within the bounds of a pair `max_tokens` tokens (finetune.max_length) can hold."""
     d0 = {normalise(row["question"]) for row in seed_rows}
     return [{"id": f"{PREFIX}{row['id']}", "question": row["question"], "answer": row["answer"]}
-            for row in rows if normalise(row["question"]) not in d0 and _fits(row, max_tokens)]
-
-
-def _fits(row: dict, max_tokens: int) -> bool:
-    try:
-        check_length({**row, "where": ""}, max_tokens)
-    except IsaraError:
-        return False
-    return True
+            for row in rows if normalise(row["question"]) not in d0 and length_problem(row, max_tokens) is None]
 
 
 def draw_general(rows: Sequence[dict], contaminated: Sequence[bool], size: int, seed: int, where: str) -> list[dict]:

@@ -95,15 +95,21 @@ def _file_candidates(path: str) -> list[dict]:
 def check_length(row: dict, max_tokens: int) -> None:
     """Refuse a pair that cannot fit `max_tokens` tokens (finetune.max_length): one line naming its
     file and line (or dataset and pair), by characters first, then by words."""
+    problem = length_problem(row, max_tokens)
+    if problem:
+        raise IsaraError(f"{row['where']}: {problem}")
+
+
+def length_problem(row: dict, max_tokens: int) -> str | None:
+    """Why a pair cannot fit `max_tokens` tokens by the bounds above, or None when it may."""
     chars = len(row["question"]) + len(row["answer"])
     if chars > max_tokens * CHARS_PER_TOKEN:
-        raise IsaraError(f"{row['where']}: the pair has {chars} characters, more than a training example's "
-                         f"finetune.max_length ({max_tokens} tokens) can hold at {CHARS_PER_TOKEN} characters "
-                         "a token")
+        return (f"the pair has {chars} characters, more than a training example's finetune.max_length "
+                f"({max_tokens} tokens) can hold at {CHARS_PER_TOKEN} characters a token")
     length = len(words(row["question"])) + len(words(row["answer"]))
     if length > max_tokens:
-        raise IsaraError(f"{row['where']}: the pair has {length} words, more than a training example's "
-                         f"finetune.max_length ({max_tokens} tokens) can hold")
+        return f"the pair has {length} words, more than a training example's finetune.max_length ({max_tokens} tokens) can hold"
+    return None
 
 
 def draw_seed(rows: list[dict], seed_size: int, seed: int, where: str, max_tokens: int,
