@@ -1,4 +1,5 @@
-"""Reading JSONL records with located errors: every message names the file, line and field."""
+"""Reading the rows stages exchange (JSONL pools, stage general's JSON) with located errors: every
+message names the file, line and field."""
 
 from __future__ import annotations
 
@@ -79,3 +80,22 @@ def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict]:
 def read_pool(path: str | Path) -> list[dict]:
     """A pool of {"id", "question", "answer"} rows (D0, or D0 plus accepted samples)."""
     return read_jsonl(path, required=POOL_FIELDS)
+
+
+def read_general(path: str | Path) -> list[dict]:
+    """The rows of stage general's file; anything else there is a one-line error naming the file."""
+    path = Path(path)
+    try:
+        data = json.loads(decode_utf8(path, path.read_bytes()))
+    except FileNotFoundError:
+        raise IsaraError(f"{path}: file not found") from None
+    except json.JSONDecodeError as err:
+        raise IsaraError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise IsaraError(f"{path}: expected a JSON object with a list 'rows'")
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict) or not all(isinstance(row.get(key), str) and row[key].strip()
+                                                for key in POOL_FIELDS):
+            raise IsaraError(f"{path}: rows[{n}] must be an object whose id, question and answer are non-empty strings")
+    return rows

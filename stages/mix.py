@@ -12,9 +12,8 @@ import click
 
 from isara.atomic import write_json, write_jsonl
 from isara.config import load_params
-from isara.loop.general import read_general
 from isara.loop.mix import data_metrics, generated_rows, mix
-from isara.records import read_pool
+from isara.records import read_general, read_pool
 from isara.stage import entry
 
 

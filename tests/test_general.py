@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from isara.errors import IsaraError
-from isara.loop.general import candidates, draw_general, read_general
+from isara.loop.general import candidates, draw_general
+from isara.records import read_general
 from tests.conftest import ROOT, set_params
 
 

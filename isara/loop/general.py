@@ -13,19 +13,17 @@ draw's bounds, `isara.loop.seed.length_problem`), and any instruction as close t
 dev prompt as the filter's contamination rule allows (the audit's measures,
 `isara.loop.audit.audit_rows`); `size` of the rest are then drawn with their own stream of
 `seed`, in source order. Stage `general` writes them and the counts to one JSON file
-(`{"source", "candidates", "contaminated", "rows"}`; no rows when mix.general_size is 0).
+(`{"source", "candidates", "contaminated", "rows"}`; no rows when mix.general_size is 0), which the
+mix stages read with `isara.records.read_general`.
 """
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 from typing import Sequence
 
 from isara.errors import IsaraError
 from isara.loop.seed import length_problem
-from isara.records import decode_utf8
 from isara.text import normalise
 
 PREFIX = "general-"  # general rows' ids: never a seed id (isara.loop.seed) or a generated one (it<round>-<n>)
@@ -50,22 +48,3 @@ def draw_general(rows: Sequence[dict], contaminated: Sequence[bool], size: int, 
                          "an evaluation prompt")
     chosen = sorted(random.Random(f"{seed}-general").sample(range(len(clean)), size))
     return [{**clean[i], "source": "general"} for i in chosen]
-
-
-def read_general(path: str | Path) -> list[dict]:
-    """The rows of stage general's file; anything else there is a one-line error naming the file."""
-    path = Path(path)
-    try:
-        data = json.loads(decode_utf8(path, path.read_bytes()))
-    except FileNotFoundError:
-        raise IsaraError(f"{path}: file not found") from None
-    except json.JSONDecodeError as err:
-        raise IsaraError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
-    rows = data.get("rows") if isinstance(data, dict) else None
-    if not isinstance(rows, list):
-        raise IsaraError(f"{path}: expected a JSON object with a list 'rows'")
-    for n, row in enumerate(rows):
-        if not isinstance(row, dict) or not all(isinstance(row.get(key), str) and row[key].strip()
-                                                for key in ("id", "question", "answer")):
-            raise IsaraError(f"{path}: rows[{n}] must be an object whose id, question and answer are non-empty strings")
-    return rows
