@@ -40,7 +40,7 @@ def main(seed_pool, out):
     prompts = [(name, text) for name, text in evaluation_prompts(p) if text.strip()]
     encode = encoder(p.embedder.name, resolve_device(p.model.device), p.embedder.batch_size)
     questions = encode([row["question"] for row in rows])
-    audits = audit_rows(rows, questions, prompts, encode([text for _, text in prompts]), questions[:0])  # no D0 needed
+    audits = audit_rows(rows, questions, prompts, encode([text for _, text in prompts]))  # contamination only
     contaminated = [is_contaminated(audit, p.filter) for audit in audits]
     drawn = draw_general(rows, contaminated, p.mix.general_size, p.seed, where)
     write_json(out, {"source": where, "candidates": len(rows), "contaminated": sum(contaminated), "rows": drawn})

@@ -55,6 +55,17 @@ def test_off_domain_questions_go_only_when_asked():
                                                                        "it1-0002": "off_domain"}
 
 
+def test_without_d0_contamination_is_judged_alike_and_the_domain_measure_is_left_out():
+    """Stage general audits source pairs against the evaluation prompts only: no D0 to measure by."""
+    with_d0 = audit_rows(candidates(), VECTORS, EVAL, EVAL_VECTORS, SEED_VECTORS)
+    without = audit_rows(candidates(), VECTORS, EVAL, EVAL_VECTORS)
+    contamination = ("id", "eval_cosine", "eval_rouge", "eval_nearest")
+    assert [{k: row[k] for k in contamination} for row in without] == [{k: row[k] for k in contamination} for row in with_d0]
+    assert {(row["domain_similarity"], row["domain_threshold"]) for row in without} == {(0.0, -1.0)}
+    assert audit_rows(candidates(), VECTORS, EVAL, EVAL_VECTORS, SEED_VECTORS[:0]) == without
+    assert with_d0[1]["domain_similarity"] > 0.9
+
+
 def test_the_round_metrics_count_contamination_and_describe_the_accepted_data():
     (kept, dropped, _), _ = audited(Filter())
     judged = sorted(kept + dropped, key=lambda row: row["id"])

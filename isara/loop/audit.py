@@ -30,15 +30,16 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def audit_rows(candidates: Sequence[dict], question_vectors: np.ndarray, prompts: Sequence[tuple[str, str]],
-               prompt_vectors: np.ndarray, seed_vectors: np.ndarray) -> list[dict]:
+               prompt_vectors: np.ndarray, seed_vectors: np.ndarray | None = None) -> list[dict]:
     """One row per candidate: {"id", "eval_cosine", "eval_rouge", "eval_nearest" (set and prompt of
     the closest evaluation item by ROUGE-L), "domain_similarity", "domain_threshold"}.
 
-    `prompts` are (set name, text) pairs, one per row of `prompt_vectors`."""
+    `prompts` are (set name, text) pairs, one per row of `prompt_vectors`. `seed_vectors` are D0's
+    questions, for the domain measure; without them (None or none) it is 0 and its threshold -1."""
     questions = unit(question_vectors)
-    seed = unit(seed_vectors)
-    threshold = domain_threshold(seed) if len(seed) >= 2 else -1.0
-    domain = (questions @ seed.T).max(axis=1) if len(seed) and len(questions) else np.zeros(len(questions))
+    seed = unit(seed_vectors) if seed_vectors is not None and len(seed_vectors) else None
+    threshold = domain_threshold(seed) if seed is not None and len(seed) >= 2 else -1.0
+    domain = (questions @ seed.T).max(axis=1) if seed is not None and len(questions) else np.zeros(len(questions))
     exact = {normalise(text): (name, text) for name, text in prompts}
     scorer = new_scorer()
     if len(prompts) and len(questions):
