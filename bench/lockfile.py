@@ -19,7 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
-from dvc.utils.serialize import dumps_yaml, parse_yaml_for_update
+from dvc.utils.serialize import dumps_yaml, parse_yaml, parse_yaml_for_update
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,15 +39,16 @@ def main() -> None:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     text = args.lock.read_text(encoding="utf-8")
-    pure, c_loader = YAML(typ="safe", pure=True), YAML(typ="safe")
-    if "CParser" not in c_loader.Parser.__name__:
+    path = str(args.lock)
+    if "CParser" not in YAML(typ="safe").Parser.__name__:  # what DVC's parse_yaml picks
         raise SystemExit("ruamel.yaml.clib is not installed: the C loader cannot be measured (make install)")
-    if pure.load(text) != c_loader.load(text):
+    pure = YAML(typ="safe", pure=True)
+    if pure.load(text) != parse_yaml(text, path):
         raise SystemExit(f"{args.lock}: the two loaders read different data")
-    data = parse_yaml_for_update(text, str(args.lock))
+    data = parse_yaml_for_update(text, path)
     steps = {"safe load, pure Python": lambda: pure.load(text),
-             "safe load, C (ruamel.yaml.clib)": lambda: c_loader.load(text),
-             "round-trip load (after every stage)": lambda: parse_yaml_for_update(text, str(args.lock)),
+             "safe load, C (ruamel.yaml.clib)": lambda: parse_yaml(text, path),
+             "round-trip load (after every stage)": lambda: parse_yaml_for_update(text, path),
              "round-trip dump (after every stage)": lambda: dumps_yaml(data)}
     times = {name: [] for name in steps}
     for _ in range(args.repeats):  # interleaved
