@@ -61,11 +61,11 @@ def cv_accuracy(x: np.ndarray, harmful: np.ndarray, c: float, seed: int) -> floa
     return right / len(x)
 
 
-def fitted_regression(x: np.ndarray, harmful: np.ndarray, x_dev: np.ndarray, seed: int,
-                      cs=CS) -> tuple[list[str], dict]:
-    """The dev labels of the regression whose strength wins the CV on D0 (ties: the stronger), and the CV table."""
-    table = {c: round(cv_accuracy(x, harmful, c, seed), 4) for c in cs}
-    best = max(sorted(cs), key=lambda c: table[c])
+def fitted_regression(x: np.ndarray, harmful: np.ndarray, x_dev: np.ndarray, seed: int) -> tuple[list[str], dict]:
+    """The dev labels of the regression whose strength wins the CV on D0 (ties: the stronger), and
+    that strength with its CV accuracy."""
+    table = {c: round(cv_accuracy(x, harmful, c, seed), 4) for c in CS}
+    best = max(sorted(CS), key=lambda c: table[c])
     return labels_of(probe_probs(fit_probe(x, harmful, best, seed), x_dev) > 0.5), {"c": best, "cv_accuracy": table[best]}
 
 
@@ -74,13 +74,15 @@ def centroid_labels(seed_vectors: np.ndarray, harmful: np.ndarray, dev_vectors: 
     return [HARMFUL if v @ centres[HARMFUL] >= v @ centres[SAFE] else SAFE for v in dev_vectors]
 
 
-def lm_states(model_dir: str, questions: list[str], device) -> tuple[np.ndarray, list[int], int]:
-    """The prompt features of every question at every depth of DEPTHS: (features, layer indices, width per layer)."""
+def lm_states(model_dir: str, questions: list[str], device) -> tuple[np.ndarray, list[int], int, int]:
+    """The prompt features of every question at every depth of DEPTHS: (features, their layer
+    indices, width per layer, the model's layer count)."""
     model, tokenizer = open_model(model_dir, device, resolve_dtype("auto", device))
-    layers = layer_indices(sorted({f for depth in DEPTHS for f in depth}), model.config.num_hidden_layers)
+    depth = model.config.num_hidden_layers
+    layers = layer_indices(sorted({f for fractions in DEPTHS for f in fractions}), depth)
     fmt = format_for(tokenizer, "auto")
     states = hidden_features(model, tokenizer, fmt, [(q, "") for q in questions], layers, 512, 16, progress=True)
-    return states["prompt"], layers, 2 * model.config.hidden_size
+    return states["prompt"], layers, 2 * model.config.hidden_size, depth
 
 
 def main() -> None:
@@ -114,10 +116,10 @@ def main() -> None:
     add("nearest label centroid", centroid_labels(seed_vectors, harmful, dev_vectors))
     add("logistic regression, sentence vectors", *fitted_regression(seed_vectors, harmful, dev_vectors, p.seed))
 
-    states, layers, width = lm_states(args.model, [row["question"] for row in seed] + [row["prompt"] for row in dev],
-                                      device)
-    for depth in DEPTHS:  # one row each: CV on 64 questions barely tells the depths apart
-        picked = layer_indices(depth, layers[-1])
+    questions = [row["question"] for row in seed] + [row["prompt"] for row in dev]
+    states, layers, width, depth = lm_states(args.model, questions, device)
+    for fractions in DEPTHS:  # one row each: CV on 64 questions barely tells the depths apart
+        picked = layer_indices(fractions, depth)
         columns = np.concatenate([np.arange(layers.index(i) * width, (layers.index(i) + 1) * width) for i in picked])
         x = states[:, columns]
         voted, chosen = fitted_regression(x[: len(seed)], harmful, x[len(seed):], p.seed)
