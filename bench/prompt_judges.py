@@ -52,7 +52,8 @@ def labels_of(harmful: np.ndarray) -> list[str]:
 
 
 def cv_accuracy(x: np.ndarray, harmful: np.ndarray, c: float, seed: int) -> float:
-    """Accuracy of the standardised L2 logistic regression over FOLDS folds of the rows."""
+    """Accuracy of the standardised L2 logistic regression over FOLDS folds of the rows (lm_probe's
+    `choose_c` holds out one fifth once: 13 of D0's 64 questions, too few to choose on)."""
     folds = np.random.default_rng(seed).permutation(len(x)) % FOLDS
     right = 0
     for fold in range(FOLDS):
@@ -74,15 +75,15 @@ def centroid_labels(seed_vectors: np.ndarray, harmful: np.ndarray, dev_vectors: 
     return [HARMFUL if v @ centres[HARMFUL] >= v @ centres[SAFE] else SAFE for v in dev_vectors]
 
 
-def lm_states(model_dir: str, questions: list[str], device) -> tuple[np.ndarray, list[int], int, int]:
-    """The prompt features of every question at every depth of DEPTHS: (features, their layer
-    indices, width per layer, the model's layer count)."""
+def lm_states(model_dir: str, questions: list[str], device) -> tuple[np.ndarray, list[int], int]:
+    """The prompt features of every question at every depth of DEPTHS, one row of features per layer
+    read: (features of shape (questions, layers, features), their layer indices, the model's layer count)."""
     model, tokenizer = open_model(model_dir, device, resolve_dtype("auto", device))
     depth = model.config.num_hidden_layers
     layers = layer_indices(sorted({f for fractions in DEPTHS for f in fractions}), depth)
     fmt = format_for(tokenizer, "auto")
     states = hidden_features(model, tokenizer, fmt, [(q, "") for q in questions], layers, 512, 16, progress=True)
-    return states["prompt"], layers, 2 * model.config.hidden_size, depth
+    return states["prompt"].reshape(len(questions), len(layers), -1), layers, depth
 
 
 def main() -> None:
@@ -108,7 +109,7 @@ def main() -> None:
 
     def add(name: str, voted: list[str], chosen: dict | None = None) -> None:
         check = check_prompt_judge(truth, voted, 0)
-        rows.append({"judge": name, "accuracy": check["accuracy"], "ci95": check["ci95"], "n": check["n"],
+        rows.append({"judge": name, "accuracy": check["accuracy"], "ci95": check["ci95"],
                      **({"chosen_on_d0": chosen} if chosen else {})})
 
     for k in VOTE_KS:
@@ -117,11 +118,10 @@ def main() -> None:
     add("logistic regression, sentence vectors", *fitted_regression(seed_vectors, harmful, dev_vectors, p.seed))
 
     questions = [row["question"] for row in seed] + [row["prompt"] for row in dev]
-    states, layers, width, depth = lm_states(args.model, questions, device)
+    states, layers, depth = lm_states(args.model, questions, device)  # (questions, layers, features)
     for fractions in DEPTHS:  # one row each: CV on 64 questions barely tells the depths apart
         picked = layer_indices(fractions, depth)
-        columns = np.concatenate([np.arange(layers.index(i) * width, (layers.index(i) + 1) * width) for i in picked])
-        x = states[:, columns]
+        x = states[:, [layers.index(i) for i in picked]].reshape(len(questions), -1)
         voted, chosen = fitted_regression(x[: len(seed)], harmful, x[len(seed):], p.seed)
         add(f"logistic regression, {args.model} states at layers {picked}", voted, chosen)
 
